@@ -1,0 +1,1 @@
+"""Prescription-safety decision support: RL agents under missing patient data."""

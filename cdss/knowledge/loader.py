@@ -1,0 +1,448 @@
+"""Read and validate a knowledge-base folder of CSV files, then build the tables.
+
+Layout of a folder (one header line, then one entry per line; `#` lines are comments):
+
+- `drugs.csv`: name, classes (`;`-separated), synonyms (`;`-separated), source
+- `classes.csv`: class, description, duplicate_level, source
+- `interactions.csv`: drug_a, drug_b, level, detail, source (a side may be `class:<name>`)
+- `drug_conditions.csv`: drug, condition, level, detail, source
+- `drug_labs.csv`: drug, lab, op, threshold, level, detail, source
+
+An entry naming two drugs (or a drug and a condition) is a judgement of that pair as a whole and
+overrides every class-derived entry for it, so a pair judged `none` on purpose stays `none`;
+class-derived entries for the same pair (different mechanisms) combine to the worst.
+Every file is validated in full before anything is built, so a bad file never half-loads.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cdss.knowledge.kb import KnowledgeBase
+from cdss.knowledge.model import (
+    CONDITION_INDEX,
+    CONDITIONS,
+    LABS,
+    KnowledgeBaseError,
+    LabRule,
+    Reason,
+    Risk,
+)
+from cdss.knowledge.names import normalize
+
+log = logging.getLogger(__name__)
+
+CURATED_DIR = Path(__file__).resolve().parent / "data"
+
+# File name -> required columns; the order is also the order of the content hash.
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "drugs.csv": ("name", "classes", "synonyms", "source"),
+    "classes.csv": ("class", "description", "duplicate_level", "source"),
+    "interactions.csv": ("drug_a", "drug_b", "level", "detail", "source"),
+    "drug_conditions.csv": ("drug", "condition", "level", "detail", "source"),
+    "drug_labs.csv": ("drug", "lab", "op", "threshold", "level", "detail", "source"),
+}
+CLASS_PREFIX = "class:"
+LIST_SEPARATOR = ";"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One entry of a CSV file, with where it came from for error messages."""
+
+    file: str
+    line: int
+    values: dict[str, str]
+
+    def __getitem__(self, column: str) -> str:
+        return self.values[column]
+
+    def fail(self, problem: str) -> KnowledgeBaseError:
+        return KnowledgeBaseError(f"{self.file}, line {self.line}: {problem}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A side of a rule: one drug, or every member of a class."""
+
+    token: str  # canonical drug name or "class:<name>"
+    ids: tuple[int, ...]
+    is_class: bool
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def read_table(path: Path, required: tuple[str, ...]) -> tuple[bytes, list[Row]]:
+    """Raw bytes (for the hash) and the validated rows of one CSV file."""
+    if not path.is_file():
+        raise KnowledgeBaseError(f"{path}: file missing")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise KnowledgeBaseError(f"{path}, line {line}: not valid UTF-8 ({error.reason})") from None
+
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[Row] = []
+    try:
+        for fields in reader:
+            values = [field.strip() for field in fields]
+            if not any(values) or values[0].startswith("#"):
+                continue
+            if header is None:
+                header = [value.lower() for value in values]
+                missing = [column for column in required if column not in header]
+                if missing:
+                    raise KnowledgeBaseError(
+                        f"{path}, line {reader.line_num}: missing column(s) {', '.join(missing)}"
+                        f" (header is {', '.join(header)})"
+                    )
+                continue
+            if len(values) != len(header):
+                few = "too few" if len(values) < len(header) else "too many"
+                raise KnowledgeBaseError(
+                    f"{path}, line {reader.line_num}: {few} fields "
+                    f"(expected {len(header)}, found {len(values)})"
+                )
+            rows.append(Row(str(path), reader.line_num, dict(zip(header, values, strict=True))))
+    except csv.Error as error:
+        raise KnowledgeBaseError(f"{path}, line {reader.line_num}: {error}") from None
+    if header is None:
+        raise KnowledgeBaseError(f"{path}, line 1: empty file (no header)")
+    return data, rows
+
+
+def content_hash(blobs: list[tuple[str, bytes]]) -> str:
+    """sha256 over the files' bytes in SCHEMA order; names separate the files."""
+    digest = hashlib.sha256()
+    for name, data in blobs:
+        digest.update(name.encode() + b"\n")
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _level(row: Row, column: str = "level") -> Risk:
+    try:
+        return Risk.parse(row[column])
+    except KeyError:
+        known = ", ".join(level.name.lower() for level in Risk)
+        raise row.fail(f"unknown level {row[column]!r} (expected one of {known})") from None
+
+
+def _require(row: Row, *columns: str) -> None:
+    for column in columns:
+        if not row[column]:
+            raise row.fail(f"empty {column}")
+
+
+def identifier(text: str) -> str:
+    """Class, condition and lab names are identifiers ("qt_known_risk"): only case is unified."""
+    return text.strip().lower()
+
+
+def _split_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
+
+
+# --- vocabulary: drugs and classes ---------------------------------------------------------
+
+
+@dataclass
+class Vocabulary:
+    """Drugs, their aliases and classes, read first so rules can be checked against them."""
+
+    drugs: list[str]
+    aliases: dict[str, int]
+    classes: dict[str, list[int]]
+    class_rows: dict[str, Row]
+
+    def endpoint(self, row: Row, column: str) -> Endpoint:
+        text = row[column]
+        if identifier(text).startswith(CLASS_PREFIX):
+            name = identifier(text.strip()[len(CLASS_PREFIX) :])
+            if name not in self.classes:
+                raise row.fail(f"{column} names unknown class {name!r}")
+            return Endpoint(CLASS_PREFIX + name, tuple(self.classes[name]), True)
+        found = self.aliases.get(normalize(text))
+        if found is None:
+            raise row.fail(f"{column} names unknown drug {text!r}")
+        return Endpoint(self.drugs[found], (found,), False)
+
+
+def build_vocabulary(drug_rows: list[Row], class_rows: list[Row]) -> Vocabulary:
+    """Canonical drug list, alias index and class membership, with collisions refused."""
+    classes: dict[str, list[int]] = {}
+    by_class: dict[str, Row] = {}
+    for row in class_rows:
+        _require(row, "class", "source")
+        name = identifier(row["class"])
+        if name in by_class:
+            raise row.fail(f"class {name!r} listed twice (first on line {by_class[name].line})")
+        _level(row, "duplicate_level")
+        classes[name] = []
+        by_class[name] = row
+
+    drugs: list[str] = []
+    aliases: dict[str, int] = {}
+    for row in drug_rows:
+        _require(row, "name", "source")
+        drug_id = len(drugs)
+        name = normalize(row["name"])
+        for alias in [name, *(normalize(s) for s in _split_list(row["synonyms"]))]:
+            owner = aliases.get(alias)
+            if owner is not None and owner != drug_id:
+                raise row.fail(f"name {alias!r} already belongs to drug {drugs[owner]!r}")
+            aliases[alias] = drug_id
+        for drug_class in (identifier(c) for c in _split_list(row["classes"])):
+            if drug_class not in classes:
+                raise row.fail(f"drug {name!r} names unknown class {drug_class!r}")
+            classes[drug_class].append(drug_id)
+        drugs.append(name)
+    for name, members in classes.items():
+        if not members:
+            log.warning("class %r has no member drugs", name)
+    return Vocabulary(drugs, aliases, classes, by_class)
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Ranked:
+    """The entries currently deciding one table cell: their specificity and reasons."""
+
+    specificity: int
+    level: Risk
+    entries: list[tuple[Risk, str, str, str]]  # level, kind, detail, source
+
+
+def _offer(cells: dict, key: tuple, specificity: int, entry: tuple[Risk, str, str, str]) -> None:
+    """Keep the named (specificity 0) entries of a cell over class-derived ones; equals combine."""
+    current = cells.get(key)
+    if current is None or specificity < current.specificity:
+        cells[key] = Ranked(specificity, entry[0], [entry])
+    elif specificity == current.specificity and entry not in current.entries:
+        current.level = max(current.level, entry[0])
+        current.entries.append(entry)
+
+
+def _check_repeat(seen: dict, key: tuple, row: Row, level: Risk, what: str) -> bool:
+    """Refuse a literal repeat with another level; skip (True) an identical repeat."""
+    first = seen.get(key)
+    if first is None:
+        seen[key] = (row, level)
+        return False
+    first_row, first_level = first
+    if first_level != level:
+        raise row.fail(
+            f"{what} listed twice with different levels ({level.name.lower()} here, "
+            f"{first_level.name.lower()} on line {first_row.line})"
+        )
+    log.warning("%s, line %d: %s repeats line %d", row.file, row.line, what, first_row.line)
+    return True
+
+
+def build_pairs(vocab: Vocabulary, rows: list[Row]) -> dict[tuple[int, int], Ranked]:
+    """Expand interaction entries to drug pairs (i < j), most specific entry first."""
+    cells: dict[tuple[int, int], Ranked] = {}
+    seen: dict[tuple, tuple[Row, Risk]] = {}
+    for row in rows:
+        _require(row, "drug_a", "drug_b", "source")
+        first, second = vocab.endpoint(row, "drug_a"), vocab.endpoint(row, "drug_b")
+        level = _level(row)
+        if first.token == second.token and not first.is_class:
+            raise row.fail(f"drug {first.token!r} interacts with itself")
+        what = f"pair {first.token} + {second.token}"
+        if _check_repeat(seen, tuple(sorted((first.token, second.token))), row, level, what):
+            continue
+        specificity = int(first.is_class or second.is_class)
+        entry = (level, "interaction", row["detail"], row["source"])
+        for i in first.ids:
+            for j in second.ids:
+                if i != j:
+                    _offer(cells, (min(i, j), max(i, j)), specificity, entry)
+    return cells
+
+
+def build_conditions(vocab: Vocabulary, rows: list[Row]) -> dict[tuple[int, int], Ranked]:
+    """Expand drug-condition entries to (drug id, condition index) cells."""
+    cells: dict[tuple[int, int], Ranked] = {}
+    seen: dict[tuple, tuple[Row, Risk]] = {}
+    for row in rows:
+        _require(row, "drug", "condition", "source")
+        side = vocab.endpoint(row, "drug")
+        condition = identifier(row["condition"])
+        if condition not in CONDITION_INDEX:
+            raise row.fail(
+                f"unknown condition {condition!r} (expected one of {', '.join(CONDITIONS)})"
+            )
+        level = _level(row)
+        if _check_repeat(seen, (side.token, condition), row, level, f"{side.token} + {condition}"):
+            continue
+        entry = (level, "condition", row["detail"], row["source"])
+        for i in side.ids:
+            _offer(cells, (i, CONDITION_INDEX[condition]), int(side.is_class), entry)
+    return cells
+
+
+def build_lab_rules(vocab: Vocabulary, rows: list[Row]) -> list[list[LabRule]]:
+    """Per-drug lab rules; thresholds of a drug and of its classes all apply."""
+    rules: list[list[LabRule]] = [[] for _ in vocab.drugs]
+    seen: dict[tuple, tuple[Row, Risk]] = {}
+    for row in rows:
+        _require(row, "drug", "lab", "op", "threshold", "source")
+        side = vocab.endpoint(row, "drug")
+        lab = identifier(row["lab"])
+        if lab not in LABS:
+            raise row.fail(f"unknown lab {lab!r} (expected one of {', '.join(LABS)})")
+        if row["op"] not in ("<", ">"):
+            raise row.fail(f"unknown op {row['op']!r} (expected < or >)")
+        try:
+            threshold = float(row["threshold"])
+        except ValueError:
+            raise row.fail(f"threshold {row['threshold']!r} is not a number") from None
+        if not math.isfinite(threshold):
+            raise row.fail(f"threshold {row['threshold']!r} is not finite")
+        level = _level(row)
+        what = f"{side.token} + {lab} {row['op']} {threshold:g}"
+        if _check_repeat(seen, (side.token, lab, row["op"], threshold), row, level, what):
+            continue
+        rule = LabRule(lab, row["op"], threshold, level, row["detail"], row["source"])
+        for i in side.ids:
+            if rule not in rules[i]:
+                rules[i].append(rule)
+    return rules
+
+
+def add_duplicates(vocab: Vocabulary) -> dict[tuple[int, int], list[tuple[Risk, str, str, str]]]:
+    """Duplicate-therapy entries for each pair of members of a flagged class."""
+    found: dict[tuple[int, int], list[tuple[Risk, str, str, str]]] = {}
+    for name, members in vocab.classes.items():
+        row = vocab.class_rows[name]
+        level = Risk.parse(row["duplicate_level"])
+        if level == Risk.NONE:
+            continue
+        detail = f"duplicate therapy: two {row['description'] or name}"
+        for a, i in enumerate(members):
+            for j in members[a + 1 :]:
+                key = (min(i, j), max(i, j))
+                found.setdefault(key, []).append((level, "duplicate", detail, row["source"]))
+    return found
+
+
+# --- assembly ------------------------------------------------------------------------------
+
+
+def _pair_tables(
+    vocab: Vocabulary,
+    interactions: dict[tuple[int, int], Ranked],
+    duplicates: dict[tuple[int, int], list[tuple[Risk, str, str, str]]],
+) -> tuple[np.ndarray, dict[tuple[int, int], tuple[Reason, ...]]]:
+    n = len(vocab.drugs)
+    levels = np.zeros((n, n), dtype=np.int8)
+    reasons: dict[tuple[int, int], tuple[Reason, ...]] = {}
+    for key in set(interactions) | set(duplicates):
+        ranked = interactions.get(key)
+        entries = (ranked.entries if ranked else []) + duplicates.get(key, [])
+        level = max(entry[0] for entry in entries)
+        i, j = key
+        levels[i, j] = levels[j, i] = level
+        for me, partner in ((i, j), (j, i)):
+            reasons[(me, partner)] = tuple(
+                Reason(kind, lvl, vocab.drugs[partner], detail, source)
+                for lvl, kind, detail, source in sorted(entries, key=lambda e: -e[0])
+            )
+    return levels, reasons
+
+
+def _condition_tables(
+    vocab: Vocabulary, cells: dict[tuple[int, int], Ranked]
+) -> tuple[np.ndarray, dict[tuple[int, int], tuple[Reason, ...]]]:
+    levels = np.zeros((len(vocab.drugs), len(CONDITIONS)), dtype=np.int8)
+    reasons: dict[tuple[int, int], tuple[Reason, ...]] = {}
+    for (i, c), ranked in cells.items():
+        levels[i, c] = ranked.level
+        reasons[(i, c)] = tuple(
+            Reason(kind, lvl, CONDITIONS[c], detail, source)
+            for lvl, kind, detail, source in sorted(ranked.entries, key=lambda e: -e[0])
+        )
+    return levels, reasons
+
+
+def _entry_counts(tables: dict[str, list[Row]]) -> dict[str, int]:
+    """Entries per file, and interaction entries per level, for load reports."""
+    counts = {file_name: len(rows) for file_name, rows in tables.items()}
+    for level in Risk:
+        name = level.name.lower()
+        counts[f"interactions.{name}"] = sum(
+            Risk.parse(row["level"]) == level for row in tables["interactions.csv"]
+        )
+    return counts
+
+
+def load_kb(path: str | Path | None = None, name: str | None = None) -> KnowledgeBase:
+    """Load and validate a folder of the CSV layout above; raises KnowledgeBaseError.
+
+    No path means the curated files shipped in the package (`kb=curated`, `kb.path=null`).
+    """
+    if path is None:
+        path, name = CURATED_DIR, name or "curated"
+    folder = Path(path)
+    if not folder.is_dir():
+        raise KnowledgeBaseError(f"{folder}: not a folder")
+    blobs: list[tuple[str, bytes]] = []
+    tables: dict[str, list[Row]] = {}
+    for file_name, required in SCHEMA.items():
+        data, rows = read_table(folder / file_name, required)
+        blobs.append((file_name, data))
+        tables[file_name] = rows
+    if not tables["drugs.csv"]:
+        raise KnowledgeBaseError(f"{folder / 'drugs.csv'}: no drugs (only a header)")
+
+    vocab = build_vocabulary(tables["drugs.csv"], tables["classes.csv"])
+    interactions = build_pairs(vocab, tables["interactions.csv"])
+    condition_cells = build_conditions(vocab, tables["drug_conditions.csv"])
+    lab_rules = build_lab_rules(vocab, tables["drug_labs.csv"])
+    pair_levels, pair_reasons = _pair_tables(vocab, interactions, add_duplicates(vocab))
+    condition_levels, condition_reasons = _condition_tables(vocab, condition_cells)
+
+    kb = KnowledgeBase(
+        name=name or folder.name,
+        drugs=tuple(vocab.drugs),
+        aliases=vocab.aliases,
+        classes={c: tuple(vocab.drugs[i] for i in m) for c, m in vocab.classes.items()},
+        pair_levels=pair_levels,
+        pair_reasons=pair_reasons,
+        condition_levels=condition_levels,
+        condition_reasons=condition_reasons,
+        lab_rules=tuple(tuple(rules) for rules in lab_rules),
+        content_hash=content_hash(blobs),
+        entry_counts=_entry_counts(tables),
+    )
+    log.info(
+        "loaded knowledge base %r from %s: %d drugs, %d classes, hash %s",
+        kb.name,
+        folder,
+        len(kb.drugs),
+        len(kb.classes),
+        kb.content_hash[:12],
+    )
+    return kb
+
+
+@functools.lru_cache(maxsize=1)
+def load_curated() -> KnowledgeBase:
+    """The knowledge base shipped in the package (loaded once per process)."""
+    return load_kb(CURATED_DIR, name="curated")

@@ -1,0 +1,59 @@
+"""Range checks that a type alone cannot express, run before any MLflow run exists."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """A config value out of its range; the message names the key and what was expected."""
+
+
+# key -> (low, high, inclusive-low, inclusive-high, what it means)
+_RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
+    "missing": (0, 95, True, True, "the percentage of facts hidden"),
+    "n_episodes": (1, math.inf, True, True, "the number of training episodes"),
+    "seed": (0, 2**32 - 1, True, True, "the training seed"),
+    "algo.alpha": (0, 1, False, True, "the learning rate"),
+    "algo.gamma": (0, 1, True, True, "the discount factor"),
+    "algo.epsilon_start": (0, 1, True, True, "an exploration probability"),
+    "algo.epsilon_end": (0, 1, True, True, "an exploration probability"),
+    "algo.epsilon_decay_fraction": (0, 1, True, True, "a share of the training episodes"),
+    "env.max_steps": (2, 50, True, True, "the step limit of an episode"),
+    "env.order_risk_share": (0, 1, True, True, "a share of orders"),
+    "eval.test_size": (1, math.inf, True, True, "the size of the test cohort"),
+    "eval.val_size": (1, math.inf, True, True, "the size of the validation cohort"),
+    "reward.request_cost": (0, math.inf, True, True, "a cost (zero or more)"),
+    "reward.empty_request_cost": (0, math.inf, True, True, "a cost (zero or more)"),
+}
+
+
+def _describe(low: float, high: float, low_in: bool, high_in: bool) -> str:
+    left = "[" if low_in else "("
+    right = "]" if high_in else ")"
+    high_text = "inf" if math.isinf(high) else f"{high:g}"
+    return f"a value in {left}{low:g}, {high_text}{right}"
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first value out of range, naming key, value and range."""
+    problems = []
+    for key, (low, high, low_in, high_in, meaning) in _RANGES.items():
+        value: Any = OmegaConf.select(cfg, key, default=None)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            problems.append(f"{key}={value!r}: expected a number ({meaning})")
+            continue
+        too_low = value < low or (value == low and not low_in)
+        too_high = value > high or (value == high and not high_in)
+        if too_low or too_high:
+            problems.append(
+                f"{key}={value!r} is out of range: expected "
+                f"{_describe(low, high, low_in, high_in)} ({meaning})"
+            )
+    if problems:
+        raise ConfigError("invalid config: " + "; ".join(problems))

@@ -1,0 +1,7 @@
+"""`python -m cdss.report`: see cdss.report.cli."""
+
+import sys
+
+from cdss.report.cli import main
+
+sys.exit(main())

@@ -1,0 +1,197 @@
+"""One MLflow run per job, written in batches through an explicit client.
+
+An explicit `MlflowClient` with run ids, not the fluent API's global active run, because joblib
+workers run several jobs in one process and a run left active by a failed job must never swallow
+the next job's metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+log = logging.getLogger(__name__)
+
+# MLflow's per-request limits for log_batch.
+_MAX_PARAMS_PER_BATCH = 100
+_MAX_METRICS_PER_BATCH = 1000
+_MAX_PARAM_LENGTH = 6000
+
+
+def resolve_tracking_uri(uri: str, base_dir: str | Path) -> str:
+    """Make a relative `sqlite:///file.db` absolute against the folder the command started in.
+
+    Jobs of a multirun may run in other processes or folders; they must all write one store.
+    """
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        path = Path(uri[len(prefix) :])
+        if not path.is_absolute() and str(path) != ":memory:":
+            return prefix + str((Path(base_dir) / path).resolve())
+    return uri
+
+
+def ensure_experiment(tracking_uri: str, name: str) -> str:
+    """Create the store and the experiment if missing; safe when several processes race."""
+    client = MlflowClient(tracking_uri)
+    for attempt in range(5):
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            if experiment.lifecycle_stage == "deleted":
+                raise ValueError(
+                    f"mlflow.experiment_name={name!r} names a deleted experiment in "
+                    f"{tracking_uri}: restore it in the MLflow UI or choose another name"
+                )
+            return str(experiment.experiment_id)
+        try:
+            return str(client.create_experiment(name))
+        except MlflowException:
+            # Another process created it between our lookup and our create.
+            time.sleep(0.1 * (attempt + 1))
+    raise RuntimeError(f"could not create or find experiment {name!r} in {tracking_uri}")
+
+
+def downsample(values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin a per-episode curve into at most `max_points` means; steps are each bin's last index.
+
+    Metrics hold the downsampled curve; the full one goes to an artifact.
+    """
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n), values
+    edges = np.linspace(0, n, max_points + 1).astype(int)
+    sums = np.add.reduceat(values, edges[:-1])
+    means = sums / np.diff(edges)
+    return edges[1:] - 1, means
+
+
+class JobRun:
+    """An MLflow run that always ends: FINISHED on success, FAILED with its error otherwise."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment_name: str,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self.run_name = run_name
+        self.parent_run_id = parent_run_id
+        self._tags = dict(tags or {})
+        self.client = MlflowClient(tracking_uri)
+        self.run_id = ""
+
+    def __enter__(self) -> JobRun:
+        experiment_id = ensure_experiment(self.tracking_uri, self.experiment_name)
+        tags = dict(self._tags)
+        if self.run_name:
+            tags[MLFLOW_RUN_NAME] = self.run_name
+        if self.parent_run_id:
+            tags[MLFLOW_PARENT_RUN_ID] = self.parent_run_id
+        run = self.client.create_run(experiment_id, tags=tags, run_name=self.run_name)
+        self.run_id = run.info.run_id
+        log.info(
+            "MLflow run %s in experiment %r (%s)",
+            self.run_id,
+            self.experiment_name,
+            self.tracking_uri,
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.client.set_terminated(self.run_id, RunStatus.to_string(RunStatus.FINISHED))
+            return
+        error = f"{exc_type.__name__ if exc_type else 'Error'}: {exc}"
+        try:
+            self.set_tags({"error": error[:5000]})
+            self.log_text("".join(traceback.format_exception(exc_type, exc, tb)), "error.txt")
+        finally:
+            self.client.set_terminated(self.run_id, RunStatus.to_string(RunStatus.FAILED))
+        log.error("MLflow run %s marked FAILED: %s", self.run_id, error)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        run_tags = [RunTag(str(k), str(v)) for k, v in tags.items()]
+        self.client.log_batch(self.run_id, tags=run_tags)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log params in chunks; a value too long for MLflow is cut and marked, not dropped."""
+        items = []
+        for key, value in params.items():
+            text = "None" if value is None else str(value)
+            if len(text) > _MAX_PARAM_LENGTH:
+                text = text[: _MAX_PARAM_LENGTH - 3] + "..."
+            items.append(Param(str(key), text))
+        for start in range(0, len(items), _MAX_PARAMS_PER_BATCH):
+            self.client.log_batch(self.run_id, params=items[start : start + _MAX_PARAMS_PER_BATCH])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log final figures; a NaN (an undefined rate) is skipped, since MLflow would store 0."""
+        timestamp = int(time.time() * 1000)
+        batch = [
+            Metric(key, float(value), timestamp, step)
+            for key, value in metrics.items()
+            if value is not None and math.isfinite(float(value))
+        ]
+        self._log_metric_batch(batch)
+
+    def log_curves(self, curves: Mapping[str, np.ndarray], max_points: int = 500) -> None:
+        """Downsampled curves as metrics, one batched request per thousand points."""
+        timestamp = int(time.time() * 1000)
+        batch: list[Metric] = []
+        for key, values in curves.items():
+            steps, means = downsample(values, max_points)
+            batch.extend(
+                Metric(key, float(v), timestamp, int(s))
+                for s, v in zip(steps, means, strict=True)
+                if math.isfinite(v)
+            )
+        self._log_metric_batch(batch)
+
+    def _log_metric_batch(self, batch: list[Metric]) -> None:
+        for start in range(0, len(batch), _MAX_METRICS_PER_BATCH):
+            self.client.log_batch(
+                self.run_id, metrics=batch[start : start + _MAX_METRICS_PER_BATCH]
+            )
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.client.log_text(self.run_id, text, artifact_file)
+
+    def log_artifacts(self, paths: Iterable[Path], artifact_path: str | None = None) -> None:
+        for path in paths:
+            self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_files(self, files: Mapping[str, bytes | str], artifact_path: str | None = None) -> None:
+        """Write in-memory files to a temporary folder and log them as one directory."""
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, content in files.items():
+                target = Path(tmp) / name
+                if isinstance(content, bytes):
+                    target.write_bytes(content)
+                else:
+                    target.write_text(content, encoding="utf-8")
+            self.client.log_artifacts(self.run_id, tmp, artifact_path)
