@@ -147,3 +147,33 @@ def test_same_seed_same_metrics_across_launchers(tmp_path: Path) -> None:
         return {k: v for k, v in run.data.metrics.items() if k.startswith(("eval/", "val/"))}
 
     assert metrics("a") == metrics("b") == metrics("c")
+
+
+def test_from_run_evaluates_the_logged_policy_elsewhere(tmp_path: Path) -> None:
+    trained = launch(["algo=q", "missing=40", *FAST], tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    (source,) = runs_of(tmp_path)
+
+    result = launch(["-m", f"from_run={source.info.run_id}", "missing=20,40", *FAST], tmp_path)
+    assert result.returncode == 0, result.stderr
+    evaluations = [
+        r
+        for r in children(runs_of(tmp_path))
+        if r.data.tags.get("source_run") == source.info.run_id
+    ]
+    assert sorted(r.data.params["missing"] for r in evaluations) == ["20", "40"]
+    for run in evaluations:
+        assert run.info.status == "FINISHED"
+        assert run.data.params["algo.name"] == "q"
+        assert run.data.tags["source_missing"] == "40"
+        assert "train/episode_return" not in run.data.metrics
+    # The same policy on the same cohort and rate gives the source run's own figures.
+    same = next(r for r in evaluations if r.data.params["missing"] == "40")
+    for key in EVAL_METRICS:
+        assert same.data.metrics[key] == source.data.metrics[key], key
+
+
+def test_from_run_with_an_unknown_run_stops_before_any_run(tmp_path: Path) -> None:
+    result = launch([*FAST, "from_run=0123456789abcdef"], tmp_path)
+    assert result.returncode != 0
+    assert "from_run=0123456789abcdef" in result.stderr

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from cdss.orchestration.parent import PARENT_RUN_ENV, tracking_uri_of
-from cdss.orchestration.validate import validate
+from cdss.orchestration.validate import ConfigError, validate
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ class JobResult:
     val_metrics: dict[str, float]
     curves: dict[str, np.ndarray]
     q_table: np.ndarray | None
+    layout: tuple[list[str], list[int]]  # observation feature names and sizes, for the policy
     timings: dict[str, float] = field(default_factory=dict)
+    train_metrics: dict[str, float] = field(default_factory=dict)
     started_at: float = 0.0  # perf_counter at the first training episode (benchmarks)
     extra_tags: dict[str, str] = field(default_factory=dict)
 
@@ -69,13 +71,49 @@ def build(cfg: DictConfig, **extra: Any) -> Any:
     return instantiate(node, **extra, _convert_="all")
 
 
+@dataclass
+class SourcePolicy:
+    """A policy trained by an earlier run, evaluated here instead of training (`from_run`)."""
+
+    run_id: str
+    q_table: np.ndarray | None  # None for a baseline, rebuilt from its config
+    missing: int
+    mechanism: str
+
+
+def adopt_source_run(cfg: DictConfig) -> tuple[DictConfig, SourcePolicy]:
+    """The config with the source run's training side, and that run's policy."""
+    from cdss.tracking import load_source_run
+
+    run_id = str(cfg.from_run)
+    try:
+        config_text, q_table = load_source_run(tracking_uri_of(cfg), run_id)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    source = OmegaConf.create(config_text)
+    # Typed groups merge (their schema fixes the keys); `algo` is replaced whole, since a
+    # baseline's node has none of a learner's keys.
+    merged = OmegaConf.merge(cfg, OmegaConf.masked_copy(source, ["kb", "reward", "env"]))
+    assert isinstance(merged, DictConfig)
+    with open_dict(merged):
+        for key in ("algo", "seed", "n_episodes"):
+            merged[key] = source[key]
+    validate(merged)
+    policy = SourcePolicy(run_id, q_table, int(source.missing), str(source.mechanism.name))
+    return merged, policy
+
+
 def execute(
     cfg: DictConfig,
     on_progress: Callable[[int], None] | None = None,
+    source: SourcePolicy | None = None,
 ) -> JobResult:
-    """Build the knowledge base, environments and agent from config; train; evaluate."""
+    """Build the knowledge base, environments and agent from config; train; evaluate.
+
+    With a source policy, training is skipped and that policy is evaluated instead.
+    """
     from cdss.evaluation import evaluate
-    from cdss.training import train
+    from cdss.training import TrainingHistory, train
 
     tic = time.perf_counter()
     kb = build(cfg.kb)
@@ -107,7 +145,26 @@ def execute(
     )
 
     tic = started_at = time.perf_counter()
-    history = train(env, agent, int(cfg.n_episodes), seed=int(cfg.seed), on_progress=on_progress)
+    extra_tags: dict[str, str] = {}
+    if source is None:
+        history = train(
+            env, agent, int(cfg.n_episodes), seed=int(cfg.seed), on_progress=on_progress
+        )
+    else:
+        if source.q_table is not None:
+            if source.q_table.shape != agent.q.shape:
+                raise ValueError(
+                    f"from_run={source.run_id}: its Q-table has shape {source.q_table.shape}, "
+                    f"this environment needs {agent.q.shape}"
+                )
+            agent.q = source.q_table
+        empty = np.zeros(0)
+        history = TrainingHistory(empty, empty.astype(np.int64), empty, empty)
+        extra_tags = {
+            "source_run": source.run_id,
+            "source_missing": str(source.missing),
+            "source_mechanism": source.mechanism,
+        }
     train_seconds = time.perf_counter() - tic
 
     tic = time.perf_counter()
@@ -135,14 +192,39 @@ def execute(
         val_metrics=val_metrics,
         curves=curves,
         q_table=None if q_table is None else np.asarray(q_table),
+        layout=observation_layout(env.observation_space),
         started_at=started_at,
+        extra_tags=extra_tags,
+        train_metrics=train_summary(history, agent) if source is None else {},
         timings={
             "time/build_seconds": build_seconds,
             "time/train_seconds": train_seconds,
             "time/eval_seconds": eval_seconds,
-            "time/train_episodes_per_second": cfg.n_episodes / max(train_seconds, 1e-9),
+            "time/train_episodes_per_second": len(history.returns) / max(train_seconds, 1e-9),
         },
     )
+
+
+def observation_layout(space: Any) -> tuple[list[str], list[int]]:
+    """Names and sizes of the observation's parts, the input schema of the logged policy."""
+    from gymnasium import spaces
+
+    from cdss.env.observation import FEATURES
+
+    if isinstance(space, spaces.Discrete):
+        return ["state"], [int(space.n)]
+    nvec = [int(n) for n in np.asarray(space.nvec).ravel()]
+    names = list(FEATURES) if len(FEATURES) == len(nvec) else [f"x{i}" for i in range(len(nvec))]
+    return names, nvec
+
+
+def train_summary(history: Any, agent: Any) -> dict[str, float]:
+    """Single-figure training metrics: when the return settled, how much of the table was seen."""
+    metrics = {"train/convergence_episode": float(history.convergence_episode())}
+    if hasattr(agent, "states_visited"):
+        metrics["train/states_visited"] = float(agent.states_visited)
+        metrics["train/states_visited_share"] = agent.states_visited / max(agent.q.shape[0], 1)
+    return metrics
 
 
 # -- tracking ----------------------------------------------------------------------------------
@@ -245,8 +327,10 @@ def track(cfg: DictConfig, overrides: list[str], work: Callable[[], JobResult]) 
         run.log_curves(result.curves, max_points=int(cfg.mlflow.curve_points))
         run.log_metrics({f"eval/{k}": v for k, v in result.test_metrics.items()})
         run.log_metrics({f"val/{k}": v for k, v in result.val_metrics.items()})
-        run.log_metrics({"train/states": result.n_states, **result.timings})
+        run.log_metrics({"train/states": result.n_states, **result.train_metrics, **result.timings})
         run.log_files(artifact_files(result), "results")
+        if result.q_table is not None:
+            run.log_policy(result.q_table, *result.layout)
         result.timings["time/tracking_seconds"] = time.perf_counter() - tic
     return result
 
@@ -314,12 +398,15 @@ def summary_table(cfg: DictConfig, result: JobResult) -> str:
 def run_job(cfg: DictConfig) -> float:
     """Validate, then train and evaluate inside one MLflow run; return the sweep objective."""
     validate(cfg)
+    source = None
+    if cfg.from_run:
+        cfg, source = adopt_source_run(cfg)
     progress = Progress(int(cfg.n_episodes), cfg.progress)
     try:
         if cfg.mlflow.enabled:
-            result = track(cfg, task_overrides(), lambda: execute(cfg, progress))
+            result = track(cfg, task_overrides(), lambda: execute(cfg, progress, source))
         else:
-            result = execute(cfg, progress)
+            result = execute(cfg, progress, source)
     finally:
         progress.close()
     print(summary_table(cfg, result))

@@ -92,6 +92,7 @@ class Config:
     missing: int = 40
     n_episodes: int = 5000
     progress: bool | None = None
+    from_run: str | None = None
     eval: EvalConfig = field(default_factory=EvalConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 

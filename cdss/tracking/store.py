@@ -195,3 +195,87 @@ class JobRun:
                 else:
                     target.write_text(content, encoding="utf-8")
             self.client.log_artifacts(self.run_id, tmp, artifact_path)
+
+    def log_policy(
+        self, q_table: np.ndarray, features: list[str], nvec: list[int], name: str = "policy"
+    ) -> None:
+        """The greedy policy as an MLflow model with a signature: observation in, action out."""
+        import json
+
+        import mlflow
+        import pandas as pd
+        from mlflow.models import ModelSignature
+        from mlflow.types import ColSpec, Schema
+
+        example = pd.DataFrame({feature: np.zeros(1, dtype=np.int64) for feature in features})
+        signature = ModelSignature(
+            inputs=Schema([ColSpec("long", feature) for feature in features]),
+            outputs=Schema([ColSpec("long", "action")]),
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            np.save(Path(tmp) / "q_table.npy", q_table)
+            layout = Path(tmp) / "layout.json"
+            layout.write_text(json.dumps({"features": features, "nvec": nvec}), encoding="utf-8")
+            # The fluent log_model needs this run active: resume it for the call, and leave it
+            # RUNNING, since only __exit__ decides how the job ended.
+            mlflow.set_tracking_uri(self.tracking_uri)
+            mlflow.start_run(run_id=self.run_id)
+            try:
+                mlflow.pyfunc.log_model(
+                    name=name,
+                    python_model=str(Path(__file__).with_name("policy_model.py")),
+                    artifacts={"q_table": str(Path(tmp) / "q_table.npy"), "layout": str(layout)},
+                    signature=signature,
+                    input_example=example,
+                    pip_requirements=["mlflow", "numpy", "pandas"],
+                )
+            finally:
+                mlflow.end_run(status=RunStatus.to_string(RunStatus.RUNNING))
+
+
+def load_policy_q_table(tracking_uri: str, run_id: str, name: str = "policy") -> np.ndarray:
+    """The Q-table of the policy a run logged, through MLflow's model loader."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    model = mlflow.pyfunc.load_model(f"runs:/{run_id}/{name}")
+    return np.asarray(model.unwrap_python_model().q)
+
+
+def load_source_run(tracking_uri: str, run_id: str) -> tuple[str, np.ndarray | None]:
+    """The composed config and (for a learner) the policy's Q-table of a finished run.
+
+    Raises ValueError naming the run when it is missing, unfinished, or has no config.
+    """
+    client = MlflowClient(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as error:
+        raise ValueError(f"from_run={run_id}: no such run in {tracking_uri}") from error
+    if run.info.status != "FINISHED":
+        raise ValueError(f"from_run={run_id}: the run is {run.info.status}, not FINISHED")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, "config.yaml", tmp)
+        except (MlflowException, OSError) as error:
+            raise ValueError(f"from_run={run_id}: the run has no config.yaml artifact") from error
+        config_text = Path(path).read_text(encoding="utf-8")
+    names = {artifact.path for artifact in client.list_artifacts(run_id)}
+    has_policy = "policy" in names or any(
+        model.name == "policy" for model in _logged_models(client, run)
+    )
+    q_table = load_policy_q_table(tracking_uri, run_id) if has_policy else None
+    return config_text, q_table
+
+
+def _logged_models(client: MlflowClient, run: Any) -> list[Any]:
+    """Models logged by a run (MLflow 3 keeps them beside the run, not in its artifacts)."""
+    try:
+        return list(
+            client.search_logged_models(
+                experiment_ids=[run.info.experiment_id],
+                filter_string=f"source_run_id = '{run.info.run_id}'",
+            )
+        )
+    except MlflowException:
+        return []
