@@ -31,7 +31,6 @@ from cdss.knowledge import CONDITIONS, LABS, KnowledgeBase, PatientRecord, load_
 log = logging.getLogger(__name__)
 
 MAX_MISSING = 95
-_GROUP_KEYS = {"drugs": 0, "labs": 1, "conditions": 2}
 _LAB_FACTS = tuple(f"labs.{lab}" for lab in LABS)
 _CONDITION_FACTS = tuple(f"conditions.{condition}" for condition in CONDITIONS)
 _STATUS_WORDS = ("known normal", "known abnormal", "unknown")
@@ -57,6 +56,7 @@ class Cohort:
 
     @property
     def true_risk(self) -> np.ndarray:
+        """True risk per order: for metrics and reports, never for agents."""
         return self.patients.true_risk
 
     def risk_mix(self) -> dict[str, float]:
@@ -216,6 +216,8 @@ class CDSSEnv(gym.Env):
         grid = np.indices(NVEC).reshape(len(NVEC), -1).T.astype(self.observation_space.dtype)
         grid.flags.writeable = False
         self._templates = list(grid)  # observation of each state index, copied on return
+        # The requests feature after r requests (capped), as a look-up.
+        self._capped = tuple(min(r, MAX_REQUESTS_FEATURE) for r in range(self.max_steps + 1))
 
         self._decision_rewards = self.reward.decisions
         self._request_cost = self.reward.request_cost
@@ -234,7 +236,6 @@ class CDSSEnv(gym.Env):
         self._row: Sequence[int] = ()
         self._revealed = 0
         self._requests = 0
-        self._steps = 0
         self._done = True
         log.info(
             "CDSSEnv: kb=%s (%d drugs), missing=%d%% %r, max_steps=%d, order_risk_share=%.2f, "
@@ -285,6 +286,11 @@ class CDSSEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start the next training order, or the order `options` names (see the class doc).
+
+        Gymnasium's `super().reset(seed=seed)` is called only with a seed: without one it does
+        nothing, and this is the hottest call of a training loop.
+        """
         if seed is not None:
             super().reset(seed=seed)
             self._batch_rows = []  # the next batch comes from the reseeded generator
@@ -300,8 +306,7 @@ class CDSSEnv(gym.Env):
             row = self._batch_rows[position]
         self._row = row
         self._revealed = 0  # bitmask of the groups requested so far
-        self._requests = 0
-        self._steps = 0
+        self._requests = 0  # every step but the last is a request: requests == steps taken
         self._done = False
         return self._templates[row[ROW_STATE]].copy(), {"order": self._drug_names[row[1]]}
 
@@ -364,13 +369,14 @@ class CDSSEnv(gym.Env):
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._done:
-            raise RuntimeError("step() on a finished episode: call reset() first")
-        self._steps += 1
+            raise RuntimeError("step() before reset() or after the episode ended: call reset()")
         row = self._row
+        requests = self._requests
         if 0 <= action < 3:
             self._done = True
+            observation = self._templates[row[ROW_STATE + self._revealed] + self._capped[requests]]
             reward = self._decision_rewards[row[0]][action]
-            return self._observe(), reward, True, False, self._final_info(DECISIONS[action])
+            return observation.copy(), reward, True, False, self._final_info(DECISIONS[action])
 
         group = action - 3
         if not 0 <= group < N_GROUPS:
@@ -378,24 +384,26 @@ class CDSSEnv(gym.Env):
         bit = 1 << group
         hidden = 0 if self._revealed & bit else row[ROW_HIDDEN + group]
         self._revealed |= bit
-        self._requests += 1
+        self._requests = requests = requests + 1
         if hidden:
             reward = -self._request_cost
             info = {"request": GROUPS[group], "revealed": self._fact_names(group, hidden)}
         else:
             reward = -self._empty_request_cost
             info = {"request": GROUPS[group], "revealed": ()}
-        if self._steps < self.max_steps:
-            return self._observe(), reward, False, False, info
+        state = row[ROW_STATE + self._revealed] + self._capped[requests]
+        observation = self._templates[state].copy()
+        if requests < self.max_steps:
+            return observation, reward, False, False, info
 
         self._done = True
         info.update(self._final_info(None))
-        return self._observe(), reward + self._truncation_penalty, False, True, info
+        return observation, reward + self._truncation_penalty, False, True, info
 
     def _observe(self) -> np.ndarray:
         """A fresh copy of the observation of the current belief state."""
-        requests = self._requests if self._requests < MAX_REQUESTS_FEATURE else MAX_REQUESTS_FEATURE
-        return self._templates[self._row[ROW_STATE + self._revealed] + requests].copy()
+        state = self._row[ROW_STATE + self._revealed] + self._capped[self._requests]
+        return self._templates[state].copy()
 
     def _final_info(self, decision: Action | None) -> dict[str, Any]:
         risk = self._row[0]
@@ -461,6 +469,6 @@ class CDSSEnv(gym.Env):
             f"labs {_STATUS_WORDS[features['lab_status']]}, "
             f"conditions {_STATUS_WORDS[features['condition_status']]}, "
             f"severe partners bucket {features['order_severe']}, "
-            f"requests {self._requests}, steps {self._steps}/{self.max_steps}, "
+            f"requests {self._requests} (step limit {self.max_steps}), "
             f"hidden {', '.join(self.hidden_facts()) or 'nothing'}"
         )

@@ -24,6 +24,8 @@ FEATURES: tuple[str, ...] = (
 NVEC: tuple[int, ...] = (5, 3, 3, 3, 3, 4)
 N_STATES = int(np.prod(NVEC))
 
+# lab_status / condition_status. UNKNOWN wins over ABNORMAL: a hidden relevant fact is what a
+# request can still change, while a known abnormal one already shows in known_severity.
 STATUS_NORMAL = 0  # every relevant fact known and none abnormal (or none relevant)
 STATUS_ABNORMAL = 1  # every relevant fact known, one raises the risk
 STATUS_UNKNOWN = 2  # some relevant fact hidden

@@ -65,6 +65,7 @@ INDICATIONS: dict[str, tuple[str, ...]] = {
 }
 VITAMIN_K_ANTAGONISTS = ("warfarin", "acenocoumarol", "phenprocoumon")
 INDICATED_SHARE = 0.8  # patients with a condition who take one of the drugs that treat it
+SAFE_TRIES = 8  # draws to find a harmless order when fewer risky orders are wanted
 
 
 @dataclass(frozen=True, eq=False)
@@ -321,6 +322,12 @@ class PatientGenerator:
         self.age_related = np.array([c in AGE_RELATED for c in CONDITIONS], dtype=bool)
         self.indications, self.indication_counts = self._indication_table(kb)
         self.vka = self._ids(kb, VITAMIN_K_ANTAGONISTS)
+        self.is_vka = np.zeros(len(kb.drugs) + 1, dtype=bool)  # + the empty slot (-1)
+        self.is_vka[self.vka] = True
+        age_factor = np.array([0.5, 1.0, 2.0])[:, None]  # under 50, 50-69, 70 and over
+        rate = np.where(self.age_related, self.prevalence * age_factor, self.prevalence)
+        self.rate_by_age = np.minimum(rate, 0.9)
+        self.add_risky, self.drop_risky = self._calibrate()
 
     @staticmethod
     def _ids(kb: KnowledgeBase, names: Sequence[str]) -> np.ndarray:
@@ -349,13 +356,13 @@ class PatientGenerator:
         female = rng.random(n) < 0.5
         return age, female
 
-    def _conditions(self, rng: np.random.Generator, age: np.ndarray, female: np.ndarray):
-        """Chronic conditions: age-related ones x0.5 under 50, x1 50-69, x2 from 70."""
-        age_factor = np.select([age < 50, age < 70], [0.5, 1.0], 2.0)[:, None]
-        rate = np.where(self.age_related[None, :], self.prevalence * age_factor, self.prevalence)
-        conditions = rng.random((len(age), len(CONDITIONS))) < np.minimum(rate, 0.9)
-        pregnancy = _CONDITION["pregnancy"]
-        conditions[:, pregnancy] &= female & (age <= 45)
+    def _conditions(
+        self, rng: np.random.Generator, age: np.ndarray, female: np.ndarray
+    ) -> np.ndarray:
+        """Chronic conditions, age-related ones x0.5 under 50, x1 at 50-69, x2 from 70."""
+        bracket = (age >= 50).astype(np.int64) + (age >= 70)
+        conditions = rng.random((len(age), len(CONDITIONS))) < self.rate_by_age[bracket]
+        conditions[:, _CONDITION["pregnancy"]] &= female & (age <= 45)
         return conditions
 
     def _drugs(
@@ -363,27 +370,30 @@ class PatientGenerator:
     ) -> np.ndarray:
         """0..max_drugs distinct drugs, more with age, a drug for each treated condition first.
 
-        Slots are filled with uniform draws, except that each present condition with known
-        treatments puts one of them (`INDICATED_SHARE` of the time) into the next free slot; a
+        Slots are filled with uniform draws, except that the first slots take one drug for
+        each present condition with known treatments (`INDICATED_SHARE` of the time); a
         repeated drug leaves its later slot empty (-1), so empty slots need not trail.
         """
         n = len(age)
         count = np.minimum(rng.poisson(0.5 + 0.06 * (age - 18)), self.max_drugs)
-        drugs = rng.integers(0, self.tables.n_drugs, size=(n, self.max_drugs))
+        # Slot-major (slots, n) while filling: row operations over all patients are fast.
+        slots = rng.integers(0, self.tables.n_drugs, size=(self.max_drugs, n))
         treated = conditions & (rng.random(conditions.shape) < INDICATED_SHARE)
-        draw = rng.random(conditions.shape)
-        next_slot = np.zeros(n, dtype=np.int64)
-        for c in np.flatnonzero(self.indication_counts):
-            patients = np.flatnonzero(treated[:, c] & (next_slot < self.max_drugs))
-            choice = (draw[patients, c] * self.indication_counts[c]).astype(np.int64)
-            drugs[patients, next_slot[patients]] = self.indications[c, choice]
-            next_slot[patients] += 1
-        count = np.maximum(count, next_slot)
-        drugs[np.arange(self.max_drugs)[None, :] >= count[:, None]] = -1
-        for slot in range(1, self.max_drugs):
-            repeated = (drugs[:, :slot] == drugs[:, slot : slot + 1]).any(axis=1)
-            drugs[repeated, slot] = -1
-        return drugs
+        treated &= self.indication_counts > 0
+        patients, condition = np.nonzero(treated)  # row-major: a patient's conditions in order
+        slot = np.arange(len(patients)) - np.searchsorted(patients, patients)
+        fits = slot < self.max_drugs
+        patients, condition, slot = patients[fits], condition[fits], slot[fits]
+        choice = (rng.random(len(patients)) * self.indication_counts[condition]).astype(np.int64)
+        slots[slot, patients] = self.indications[condition, choice]
+        count[patients] = np.maximum(count[patients], slot + 1)
+        slots[np.arange(self.max_drugs)[:, None] >= count] = -1
+        for later in range(1, self.max_drugs):
+            repeated = slots[later] == slots[0]
+            for earlier in range(1, later):
+                repeated |= slots[later] == slots[earlier]
+            slots[later, repeated] = -1
+        return np.ascontiguousarray(slots.T)
 
     def _labs(
         self,
@@ -396,7 +406,7 @@ class PatientGenerator:
         """All five labs, shaped by the conditions and drugs that move them."""
         n = len(age)
         has = {c: conditions[:, i] for i, c in enumerate(CONDITIONS)}
-        on_vka = np.isin(drugs, self.vka).any(axis=1)
+        on_vka = self.is_vka[drugs].any(axis=1)
 
         egfr = 100.0 - 0.7 * np.maximum(age - 30, 0) + rng.normal(0.0, 12.0, n)
         egfr = np.where(has["ckd"], rng.uniform(10.0, 59.0, n), egfr)
@@ -423,23 +433,66 @@ class PatientGenerator:
     ) -> np.ndarray:
         """One new drug per patient: about `order_risk_share` of them moderate or worse.
 
-        Every patient first gets a uniformly drawn drug it does not take. Where that order
-        is harmless, it is replaced, with the probability that brings the batch to the target
-        share, by a risky one: from a uniformly chosen source of risk in the record (a current
-        drug with moderate-or-worse partners, a present condition that contraindicates some
-        drug, a lab beyond a rule's threshold), a drug that source makes risky. The realized
-        share is lower when few records hold a source of risk, and never below the share of
-        risky uniform orders.
+        Every patient first gets a uniformly drawn drug it does not take. Above the share of
+        risky uniform orders (the usual case), each is replaced with probability `add_risky`
+        by a risky one: from a uniformly chosen source of risk in the record (a current drug
+        with moderate-or-worse partners, a present condition that contraindicates some drug,
+        a lab beyond a rule's threshold), a drug that source makes risky. Below it, risky
+        uniform orders are redrawn with probability `drop_risky` until harmless (up to
+        `SAFE_TRIES` draws). Both probabilities are calibrated once per knowledge base.
         """
-        n = len(drugs)
         order = self._uniform_orders(rng, drugs)
-        harmless = self.tables.fact_levels(drugs, conditions, labs, order)[3] < Risk.MODERATE
+        if self.drop_risky > 0:
+            return self._fewer_risky(rng, drugs, conditions, labs, order)
         risky = self._risky_orders(rng, drugs, conditions, labs)
-        available = harmless & (risky >= 0)
-        missing_share = self.order_risk_share - (1.0 - harmless.mean()) if n else 0.0
-        switch = missing_share / max(available.mean(), 1e-12) if n else 0.0
-        replace = available & (rng.random(n) < switch)
+        replace = (risky >= 0) & (rng.random(len(drugs)) < self.add_risky)
         return np.where(replace, risky, order)
+
+    def _fewer_risky(
+        self,
+        rng: np.random.Generator,
+        drugs: np.ndarray,
+        conditions: np.ndarray,
+        labs: np.ndarray,
+        order: np.ndarray,
+    ) -> np.ndarray:
+        """Redraw a `drop_risky` share of the risky orders among harmless ones."""
+        risky = self.tables.fact_levels(drugs, conditions, labs, order)[3] >= Risk.MODERATE
+        redraw = np.flatnonzero(risky & (rng.random(len(order)) < self.drop_risky))
+        for _ in range(SAFE_TRIES):
+            if not len(redraw):
+                break
+            held = drugs[redraw]
+            candidate = self._uniform_orders(rng, held)
+            levels = self.tables.fact_levels(held, conditions[redraw], labs[redraw], candidate)
+            harmless = levels[3] < Risk.MODERATE
+            order[redraw[harmless]] = candidate[harmless]
+            redraw = redraw[~harmless]
+        return order
+
+    def _calibrate(self, size: int = 8192, seed: int = 0) -> tuple[float, float]:
+        """`add_risky` and `drop_risky`: the probabilities that bring the share of risky
+        orders to `order_risk_share` (at most one of them is above 0).
+
+        The share is linear in each: the uniform orders already risky, plus the harmless ones
+        replaced, or minus the risky ones redrawn. Estimated on a sample from a fixed seed of
+        its own, so it takes no randomness from the caller.
+        """
+        rng = np.random.default_rng(seed)
+        age, female = self._demographics(rng, size)
+        conditions = self._conditions(rng, age, female)
+        drugs = self._drugs(rng, age, conditions)
+        labs = self._labs(rng, age, female, drugs, conditions)
+        order = self._uniform_orders(rng, drugs)
+        risky_already = self.tables.fact_levels(drugs, conditions, labs, order)[3] >= Risk.MODERATE
+        base = risky_already.mean()
+        if self.order_risk_share < base:
+            return 0.0, float((base - self.order_risk_share) / base)
+        replaceable = (self._risky_orders(rng, drugs, conditions, labs) >= 0) & ~risky_already
+        gain = replaceable.mean()
+        if gain == 0:
+            return 0.0, 0.0
+        return float(min((self.order_risk_share - base) / gain, 1.0)), 0.0
 
     def _uniform_orders(self, rng: np.random.Generator, drugs: np.ndarray) -> np.ndarray:
         """A uniform drug per patient among those it does not take."""

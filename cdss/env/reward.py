@@ -47,7 +47,9 @@ def parse_decisions(decisions: DecisionTable) -> tuple[tuple[float, ...], ...]:
     if isinstance(decisions, Mapping):
         unknown = set(decisions) - set(RISK_LEVELS)
         if unknown or len(decisions) != len(RISK_LEVELS):
-            raise ValueError(f"reward table needs exactly the rows {RISK_LEVELS}, got {sorted(decisions)}")
+            raise ValueError(
+                f"reward table needs exactly the rows {RISK_LEVELS}, got {sorted(decisions)}"
+            )
         return tuple(_row(level, decisions[level]) for level in RISK_LEVELS)
     rows = list(decisions)
     if len(rows) != len(RISK_LEVELS):

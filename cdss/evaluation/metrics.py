@@ -41,6 +41,13 @@ def _rate(hits: np.ndarray, among: np.ndarray) -> float:
     return float((hits & among).sum() / total) if total else float("nan")
 
 
+def _mean(values: Sequence[float] | np.ndarray | None) -> float:
+    """Mean of a per-order column; NaN when it is absent or empty."""
+    if values is None or len(values) == 0:
+        return float("nan")
+    return float(np.mean(values))
+
+
 def safety_metrics(
     true_risk: Sequence[int] | np.ndarray,
     decisions: Sequence[int | None] | np.ndarray,
@@ -66,11 +73,11 @@ def safety_metrics(
         "detection_rate": detection,
         "severe_miss_rate": 1.0 - detection,
         "false_alert_rate": _rate(alert, low),
-        "alerts_per_100": 100.0 * alert.mean() if n else float("nan"),
+        "alerts_per_100": float(100.0 * alert.mean()) if n else float("nan"),
         "alert_precision": _rate(risk >= Risk.MODERATE, alert),
         "decision_accuracy": float(correct.mean()) if n else float("nan"),
-        "mean_return": float(np.mean(returns)) if returns is not None and n else float("nan"),
-        "requests_per_order": float(np.mean(requests)) if requests is not None and n else float("nan"),
+        "mean_return": _mean(returns),
+        "requests_per_order": _mean(requests),
         "n_orders": float(n),
         "n_severe": float(severe.sum()),
     }

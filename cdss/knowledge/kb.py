@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -18,8 +19,30 @@ from cdss.knowledge.model import (
     UnknownDrugError,
 )
 from cdss.knowledge.names import candidates, split_combination
+from cdss.knowledge.report import LoadReport
 
 PairKey = tuple[int, int]
+
+# Bits of `pair_sources`: which source's entries decide a pair (both: the worst of the two).
+CURATED = 1
+DDINTER = 2
+SOURCE_NAMES: dict[int, str] = {CURATED: "curated", DDINTER: "ddinter"}
+
+
+class PairEvidence(Protocol):
+    """Pair levels from a large external source, whose reasons are built only when asked.
+
+    DDInter has 160,000 pairs: one Reason object per pair and direction would cost more
+    memory than every table of the knowledge base together.
+    """
+
+    def has(self, first: int, second: int) -> bool:
+        """True when the source lists the pair."""
+        ...
+
+    def reasons(self, first: int, second: int, partner: str) -> tuple[Reason, ...]:
+        """The source's reason(s) for the pair, with `partner` as the subject."""
+        ...
 
 
 class KnowledgeBase:
@@ -27,8 +50,13 @@ class KnowledgeBase:
 
     The tables answer the hot path (`assess`, called once per simulated order) with integer
     look-ups; the reasons and sources are kept beside them so every alert can be explained.
-    Build one with `load_curated()` or `load_kb(folder)`; the constructor takes finished
-    tables and trusts them.
+    Build one with `load_curated()`, `load_kb(folder)`, `load_ddinter(path)` or
+    `load_curated_ddinter(path)`; the constructor takes finished tables and trusts them.
+
+    Beside the tables of docs/ARCHITECTURE.md: `pair_sources` (n, n) int8 bits (1 curated,
+    2 DDInter) saying which source decides each pair; `evidence`, DDInter's levels whose
+    reasons are built on demand; `drug_weights` (n,) a prior for drawing drugs, summing to 1;
+    `atc_codes` per drug; `load_report`, the figures of the load.
     """
 
     def __init__(
@@ -45,12 +73,24 @@ class KnowledgeBase:
         lab_rules: tuple[tuple[LabRule, ...], ...],
         content_hash: str,
         entry_counts: Mapping[str, int] | None = None,
+        pair_sources: np.ndarray | None = None,
+        evidence: PairEvidence | None = None,
+        drug_weights: np.ndarray | None = None,
+        atc_codes: tuple[tuple[str, ...], ...] | None = None,
+        load_report: LoadReport | None = None,
+        unknown_hint: str = "",
     ) -> None:
         n = len(drugs)
         if pair_levels.shape != (n, n) or condition_levels.shape != (n, len(CONDITIONS)):
             raise ValueError("table shapes do not match the number of drugs")
         if len(lab_rules) != n:
             raise ValueError("lab_rules needs one tuple per drug")
+        if pair_sources is None:
+            pair_sources = np.zeros((n, n), dtype=np.int8)
+            for i, j in pair_reasons:
+                pair_sources[i, j] = CURATED
+        if pair_sources.shape != (n, n):
+            raise ValueError("pair_sources must be (n, n)")
         self.name = name
         self.drugs = drugs
         self.content_hash = content_hash
@@ -60,6 +100,12 @@ class KnowledgeBase:
         self.condition_levels = np.ascontiguousarray(condition_levels, dtype=np.int8)
         self.lab_rules = lab_rules
         self.severe_counts = (self.pair_levels >= Risk.MAJOR).sum(axis=1).astype(np.int64)
+        self.pair_sources = np.ascontiguousarray(pair_sources, dtype=np.int8)
+        self.evidence = evidence
+        self.drug_weights = _weights(drug_weights, n)
+        self.atc_codes = atc_codes if atc_codes is not None else ((),) * n
+        self.load_report = load_report
+        self.unknown_hint = unknown_hint
         self._aliases = dict(aliases)
         self._pair_reasons = dict(pair_reasons)
         self._condition_reasons = dict(condition_reasons)
@@ -67,14 +113,12 @@ class KnowledgeBase:
 
     def _build_fast_path(self) -> None:
         """Python lists and alert-only reason maps: indexing them beats numpy scalars."""
-        for table in (self.pair_levels, self.condition_levels, self.severe_counts):
+        tables = (self.pair_levels, self.condition_levels, self.severe_counts, self.pair_sources)
+        for table in (*tables, self.drug_weights):
             table.flags.writeable = False
         self._pair_rows: list[list[int]] = self.pair_levels.tolist()
         self._condition_rows: list[list[int]] = self.condition_levels.tolist()
-        self._pair_alerts = {
-            key: tuple(r for r in reasons if r.level > Risk.NONE)
-            for key, reasons in self._pair_reasons.items()
-        }
+        self._pair_alerts: dict[PairKey, tuple[Reason, ...]] = {}  # filled on first use
         self._condition_alerts = {
             key: tuple(r for r in reasons if r.level > Risk.NONE)
             for key, reasons in self._condition_reasons.items()
@@ -112,6 +156,9 @@ class KnowledgeBase:
             f"classes={len(self.classes)}, hash={self.content_hash[:12]})"
         )
 
+    def __len__(self) -> int:
+        return len(self.drugs)
+
     # --- names -------------------------------------------------------------------------
 
     def drug_id(self, name: str) -> int:
@@ -128,7 +175,8 @@ class KnowledgeBase:
         if parts:
             names = ", ".join(self.drugs[i] for i in parts)
             raise UnknownDrugError(name, f"a combination of {names}; use resolve_all")
-        raise UnknownDrugError(name, f"not among the {len(self.drugs)} drugs of KB {self.name!r}")
+        detail = f"not among the {len(self.drugs)} drugs of KB {self.name!r}"
+        raise UnknownDrugError(name, f"{detail}{self.unknown_hint}")
 
     def resolve(self, name: str) -> str:
         """Canonical name of one drug (synonyms, brands, salts and forms resolved)."""
@@ -179,8 +227,34 @@ class KnowledgeBase:
         return Risk(int(self.pair_levels[self.drug_id(first), self.drug_id(second)]))
 
     def pair_reasons(self, first: str, second: str) -> tuple[Reason, ...]:
-        """Every entry behind a pair, including ones deliberately judged `none`."""
-        return self._pair_reasons.get((self.drug_id(first), self.drug_id(second)), ())
+        """Every entry deciding a pair, worst first, including ones deliberately judged `none`."""
+        return self._deciding(self.drug_id(first), self.drug_id(second))
+
+    def overridden_reasons(self, first: str, second: str) -> tuple[Reason, ...]:
+        """Evidence for a pair that does not decide it (a curated entry speaks instead)."""
+        i, j = self.drug_id(first), self.drug_id(second)
+        if self.evidence is None or self.pair_sources[i, j] & DDINTER:
+            return ()
+        return self.evidence.reasons(i, j, self.drugs[j]) if self.evidence.has(i, j) else ()
+
+    def pair_source(self, first: str, second: str) -> tuple[str, ...]:
+        """Which sources decide the pair: ("curated",), ("ddinter",), both, or () for none."""
+        bits = int(self.pair_sources[self.drug_id(first), self.drug_id(second)])
+        return tuple(name for bit, name in SOURCE_NAMES.items() if bits & bit)
+
+    def _deciding(self, first: int, second: int) -> tuple[Reason, ...]:
+        bits = int(self.pair_sources[first, second])
+        found = list(self._pair_reasons.get((first, second), ())) if bits & CURATED else []
+        if bits & DDINTER and self.evidence is not None:
+            found.extend(self.evidence.reasons(first, second, self.drugs[second]))
+        found.sort(key=lambda reason: -reason.level)
+        return tuple(found)
+
+    def _alerts(self, first: int, second: int) -> tuple[Reason, ...]:
+        """The deciding reasons above `none`, built once per pair and direction."""
+        found = tuple(r for r in self._deciding(first, second) if r.level > Risk.NONE)
+        self._pair_alerts[(first, second)] = found
+        return found
 
     def lab_level(self, drug_id: int, lab: str, value: float) -> int:
         """Worst level of the drug's rules on this lab for a measured value (0 if none)."""
@@ -203,11 +277,10 @@ class KnowledgeBase:
         """Counts for load reports: drugs, classes, entries, expanded pairs per level, rules."""
         counts = {"drugs": len(self.drugs), "classes": len(self.classes)}
         counts.update(self.entry_counts)
-        judged = [key for key in self._pair_reasons if key[0] < key[1]]
+        judged = np.triu(self.pair_sources != 0, 1)
+        per_level = np.bincount(self.pair_levels[judged], minlength=len(Risk))
         for level in Risk:
-            counts[f"pairs.{level.name.lower()}"] = sum(
-                int(self.pair_levels[key]) == level for key in judged
-            )
+            counts[f"pairs.{level.name.lower()}"] = int(per_level[level])
         counts["condition_rules"] = len(self._condition_reasons)
         counts["lab_rules"] = sum(len(rules) for rules in self.lab_rules)
         return counts
@@ -230,7 +303,10 @@ class KnowledgeBase:
                     found = pair_row[partner]
                     if found:
                         level = max(level, found)
-                        reasons.extend(self._pair_alerts[(order_id, partner)])
+                        alerts = self._pair_alerts.get((order_id, partner))
+                        if alerts is None:
+                            alerts = self._alerts(order_id, partner)
+                        reasons.extend(alerts)
             condition_row = self._condition_rows[order_id]
             for condition in record.conditions:
                 found = condition_row[CONDITION_INDEX[condition]]
@@ -245,3 +321,16 @@ class KnowledgeBase:
                         reasons.append(self._lab_reasons[rule])
         reasons.sort(key=lambda reason: -reason.level)
         return Assessment(Risk(level), tuple(reasons))
+
+
+def _weights(weights: np.ndarray | None, n: int) -> np.ndarray:
+    """A drawing prior over drugs: non-negative, summing to 1 (uniform when not given)."""
+    if weights is None:
+        return np.full(n, 1.0 / n) if n else np.zeros(0)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (n,) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("drug_weights must be n finite, non-negative numbers")
+    total = weights.sum()
+    if total <= 0:
+        raise ValueError("drug_weights must not all be zero")
+    return weights / total

@@ -16,10 +16,8 @@ Every file is validated in full before anything is built, so a bad file never ha
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import io
 import logging
 import math
 from dataclasses import dataclass
@@ -38,6 +36,8 @@ from cdss.knowledge.model import (
     Risk,
 )
 from cdss.knowledge.names import normalize
+from cdss.knowledge.tables import read_text
+from cdss.knowledge.tables import rows as table_rows
 
 log = logging.getLogger(__name__)
 
@@ -84,43 +84,13 @@ class Endpoint:
 
 def read_table(path: Path, required: tuple[str, ...]) -> tuple[bytes, list[Row]]:
     """Raw bytes (for the hash) and the validated rows of one CSV file."""
-    if not path.is_file():
-        raise KnowledgeBaseError(f"{path}: file missing")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise KnowledgeBaseError(f"{path}, line {line}: not valid UTF-8 ({error.reason})") from None
-
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
-    header: list[str] | None = None
-    rows: list[Row] = []
-    try:
-        for fields in reader:
-            values = [field.strip() for field in fields]
-            if not any(values) or values[0].startswith("#"):
-                continue
-            if header is None:
-                header = [value.lower() for value in values]
-                missing = [column for column in required if column not in header]
-                if missing:
-                    raise KnowledgeBaseError(
-                        f"{path}, line {reader.line_num}: missing column(s) {', '.join(missing)}"
-                        f" (header is {', '.join(header)})"
-                    )
-                continue
-            if len(values) != len(header):
-                few = "too few" if len(values) < len(header) else "too many"
-                raise KnowledgeBaseError(
-                    f"{path}, line {reader.line_num}: {few} fields "
-                    f"(expected {len(header)}, found {len(values)})"
-                )
-            rows.append(Row(str(path), reader.line_num, dict(zip(header, values, strict=True))))
-    except csv.Error as error:
-        raise KnowledgeBaseError(f"{path}, line {reader.line_num}: {error}") from None
-    if header is None:
-        raise KnowledgeBaseError(f"{path}, line 1: empty file (no header)")
+    data, text = read_text(path)
+    columns, body = table_rows(path, text, required)
+    named = [(name, position) for name, position in columns.items()]
+    rows = [
+        Row(str(path), line, {name: fields[position] for name, position in named})
+        for line, fields in body
+    ]
     return data, rows
 
 

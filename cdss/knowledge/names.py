@@ -37,6 +37,19 @@ FORM_WORDS = frozenset(
         "dispersible", "effervescent", "orodispersible", "sublingual", "buccal", "powder",
         "for", "pen", "prefilled", "syringe", "vial", "ampoule", "daily", "prn", "po", "hfa",
         "diskus", "ellipta", "respimat", "turbuhaler", "evohaler", "accuhaler", "handihaler",
+        "topical", "ophthalmic", "otic", "rectal", "vaginal", "suppository", "lotion",
+    }
+)  # fmt: skip
+
+# Words of a bracketed qualifier that names a route, a salt or a formulation of one ingredient
+# ("Diclofenac (topical)", "Benzylpenicillin (potassium)", "Doxorubicin (liposomal)"): records
+# that differ only by such a qualifier are one drug for interaction checking. Qualifiers with
+# other words stay part of the name ("Insulin human (isophane)", "Iobenguane (I-123)").
+QUALIFIER_WORDS = SALT_WORDS | frozenset(
+    {
+        "topical", "topiclal", "ophthalmic", "nasal", "otic", "oral", "intravenous",
+        "subcutaneous", "intramuscular", "flush", "liposomal", "liposome", "lipid", "complex",
+        "protein", "bound", "cholesteryl", "chloride", "and",
     }
 )  # fmt: skip
 
@@ -45,6 +58,8 @@ _PARENS = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _SPACE = re.compile(r"\s+")
 _SEPARATORS = re.compile(r"\s*(?:-|/|\+|,|;|&|\band\b|\bwith\b)\s*")
 _PUNCT = re.compile(r"[^\w\s\-/+&,;]")
+_TRAILING_QUALIFIER = re.compile(r"\s*\(([^()]*)\)$")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def normalize(name: str) -> str:
@@ -82,3 +97,19 @@ def split_combination(name: str) -> list[str]:
     text = _DOSE.sub(" ", normalize(_PARENS.sub(" ", normalize(name))))
     text = " ".join(word for word in text.split() if word not in FORM_WORDS)
     return [part for part in _SEPARATORS.split(text) if part.strip()]
+
+
+def merge_key(name: str) -> str:
+    """The normalized name without a trailing route, salt or formulation qualifier.
+
+    "Dexamethasone (ophthalmic)" and "Dexamethasone" share the key "dexamethasone"; so do
+    "Manganese (sulfate)" and "Manganese (chloride)". Used to merge records of one source.
+    """
+    text = normalize(name)
+    match = _TRAILING_QUALIFIER.search(text)
+    if match is None:
+        return text
+    words = _WORD.findall(match.group(1))
+    if words and all(word in QUALIFIER_WORDS for word in words):
+        return text[: match.start()].strip() or text
+    return text

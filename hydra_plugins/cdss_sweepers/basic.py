@@ -5,7 +5,6 @@ multirun-end callbacks, leaving the parent MLflow run open. This one runs every 
 the parent run as FAILED listing the failed jobs, and then raises one error naming them all.
 """
 
-
 import logging
 import time
 from dataclasses import dataclass

@@ -92,7 +92,7 @@ ConfigStore.instance().store(
 class Tally:
     """Where a study stands: what counts toward n_trials and toward the failure budget."""
 
-    complete: int
+    complete: int  # COMPLETE or PRUNED: finished without failing
     failed: int  # counted toward max_failure_rate
     not_counted: int  # interrupted or abandoned trials: finished, but no verdict on the space
     running: int  # live in some sweeper process
@@ -163,7 +163,7 @@ def is_abandoned(trial: "FrozenTrial", now: float, host: str = "") -> bool:
 
 def describe_trial(trial: "FrozenTrial") -> str:
     params = " ".join(f"{k}={v}" for k, v in trial.params.items())
-    error = trial.user_attrs.get(ERROR_ATTR, "failed")
+    error = " ".join(str(trial.user_attrs.get(ERROR_ATTR, "failed")).split())  # one line
     return f"trial #{trial.number} ({params}): {error}"
 
 
@@ -175,7 +175,7 @@ def sqlite_path(storage: str) -> Path | None:
 def safe_url(storage: str | None) -> str:
     """The storage URL without its password, for logs and MLflow."""
     if storage is None:
-        return "in memory"
+        return "memory (not resumable)"
     from sqlalchemy.engine.url import make_url
 
     try:
@@ -288,8 +288,12 @@ class ParentRun:
             for run in [*children, parent]:
                 self.client.set_tag(run.info.run_id, "error", f"sweeper process {owner} died")
                 self.client.set_terminated(run.info.run_id, "FAILED")
-            log.warning("Closed run %s of a sweep whose process %s died, and %d trial runs",
-                        parent.info.run_id, owner, len(children))
+            log.warning(
+                "Closed run %s of a sweep whose process %s died, and %d trial runs",
+                parent.info.run_id,
+                owner,
+                len(children),
+            )
 
     def log(
         self,
@@ -358,7 +362,9 @@ class CdssOptunaSweeper(OptunaSweeper):
 
     # -- setting up ----------------------------------------------------------------------------
 
-    def search_space(self, arguments: list[str]) -> tuple[dict[str, "BaseDistribution"], dict]:
+    def search_space(
+        self, arguments: list[str]
+    ) -> tuple[dict[str, "BaseDistribution"], dict[str, Any]]:
         """The distributions to sample and the fixed overrides, parsed as the stock sweeper does
         (hydra.sweeper.params first, command-line overrides win)."""
         import optuna
@@ -417,7 +423,7 @@ class CdssOptunaSweeper(OptunaSweeper):
         return study
 
     def show_plan(
-        self, space: dict, fixed: dict, study_name: str, storage: str | None
+        self, space: dict[str, Any], fixed: dict[str, Any], study_name: str, storage: str | None
     ) -> None:
         """Log what a run of this command would do; create no study, file or MLflow run."""
         tally = Tally(0, 0, 0, 0)
@@ -449,20 +455,26 @@ class CdssOptunaSweeper(OptunaSweeper):
     # -- running -------------------------------------------------------------------------------
 
     def run(
-        self, space: dict, fixed: dict, study_name: str, storage: str | None
+        self, space: dict[str, Any], fixed: dict[str, Any], study_name: str, storage: str | None
     ) -> None:
         study = self.open_study(study_name, storage)
         parent = ParentRun(self.impl.config)
-        parent.log(tags={
-            "optuna.study_name": study_name,
-            "optuna.storage": safe_url(storage),
-            "optuna.sweeper": this_process(),
-        })
+        parent.log(
+            tags={
+                "optuna.study_name": study_name,
+                "optuna.storage": safe_url(storage),
+                "optuna.sweeper": this_process(),
+            }
+        )
         self.fail_abandoned(study)
         parent.close_dead_sweeps(study_name)
         log.info(
-            "Study %r in %s: %s %s over %s", study_name, safe_url(storage), self.direction(),
-            self.objective, ", ".join(space) or "no parameters",
+            "Study %r in %s: %s %s over %s",
+            study_name,
+            safe_url(storage),
+            self.direction(),
+            self.objective,
+            ", ".join(space) or "no parameters",
         )
         sweep_dir = Path(str(self.impl.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -474,8 +486,9 @@ class CdssOptunaSweeper(OptunaSweeper):
             to_go = self.impl.n_trials - tally.finished - tally.running
             if to_go <= 0:
                 break
-            log.info("Study %r: %d of %d trials finished", study_name, tally.finished,
-                     self.impl.n_trials)
+            log.info(
+                "Study %r: %d of %d trials finished", study_name, tally.finished, self.impl.n_trials
+            )
             self.run_batch(study, space, fixed, min(self.impl.n_jobs, to_go), parent)
 
         tally = Tally.of(study.get_trials(deepcopy=False))
@@ -495,11 +508,17 @@ class CdssOptunaSweeper(OptunaSweeper):
                 trial.set_user_attr(FAILURE_ATTR, "abandoned")
                 trial.set_user_attr(ERROR_ATTR, "left RUNNING by a sweep that stopped")
                 study.tell(trial, state=TrialState.FAIL)
-                log.warning("Trial #%d was left RUNNING by a stopped sweep: marked FAIL",
-                            frozen.number)
+                log.warning(
+                    "Trial #%d was left RUNNING by a stopped sweep: marked FAIL", frozen.number
+                )
 
     def run_batch(
-        self, study: "optuna.Study", space: dict, fixed: dict, size: int, parent: ParentRun
+        self,
+        study: "optuna.Study",
+        space: dict[str, Any],
+        fixed: dict[str, Any],
+        size: int,
+        parent: ParentRun,
     ) -> None:
         """Ask `size` trials, launch those whose config composes, tell every outcome."""
         from cdss.orchestration.job import TRIAL_NUMBER_ENV
@@ -510,7 +529,8 @@ class CdssOptunaSweeper(OptunaSweeper):
         launchable: list[tuple[Trial, list[str]]] = []
         for trial, trial_overrides in zip(trials, overrides, strict=True):
             job_overrides = [
-                *trial_overrides, f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={trial.number}"
+                *trial_overrides,
+                f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={trial.number}",
             ]
             error = self.compose_error(job_overrides)
             if error:
@@ -600,7 +620,8 @@ class CdssOptunaSweeper(OptunaSweeper):
         if tally.failed <= failure_budget(n_trials, tally.finished, rate):
             return
         failed = [
-            t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
             if t.user_attrs.get(FAILURE_ATTR) not in NOT_COUNTED
         ]
         lines = [describe_trial(t) for t in failed]
@@ -611,7 +632,7 @@ class CdssOptunaSweeper(OptunaSweeper):
             f"hydra.sweeper.max_failure_rate or n_trials and run the command again:\n  "
             + "\n  ".join(lines)
         )
-        log.error(message)
+        log.error(message.splitlines()[0])  # Hydra prints the whole message on stderr
         parent.log(tags={"optuna.stopped": "max_failure_rate exceeded"})
         close_parent(lines)
         raise SweepStoppedError(message)
@@ -641,14 +662,19 @@ class CdssOptunaSweeper(OptunaSweeper):
         if failed:
             tags["failed_trials"] = "\n".join(describe_trial(t) for t in failed)
         params: dict[str, Any] = {"optuna.n_trials": self.impl.n_trials}
-        if tally.complete:
+        if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             best = study.best_trial
             results.update(best_trial=best.number, best_params=best.params, best_value=best.value)
             summary[f"best/{self.objective}"] = float(best.value)
             params.update({f"best.{k}": v for k, v in best.params.items()})
             tags["optuna.best_trial_number"] = str(best.number)
-            log.info("Best trial #%d: %s = %.6g with %s", best.number, self.objective,
-                     best.value, best.params)
+            log.info(
+                "Best trial #%d: %s = %.6g with %s",
+                best.number,
+                self.objective,
+                best.value,
+                best.params,
+            )
         else:
             log.warning("Study %r has no complete trial yet", study.study_name)
         OmegaConf.save(OmegaConf.create(results), sweep_dir / "optimization_results.yaml")

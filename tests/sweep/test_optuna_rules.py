@@ -78,7 +78,7 @@ def test_a_trial_without_a_live_sweeper_is_abandoned() -> None:
 def test_storage_password_never_reaches_logs() -> None:
     assert "secret" not in safe_url("postgresql://user:secret@db/optuna")
     assert safe_url("sqlite:////tmp/optuna.db") == "sqlite:////tmp/optuna.db"
-    assert safe_url(None) == "in memory"
+    assert safe_url(None) == "memory (not resumable)"
 
 
 @pytest.mark.parametrize("space", SPACES)

@@ -59,28 +59,34 @@ def enqueue(cwd: Path, *trials: dict[str, str]) -> None:
 
 def test_rerun_adds_only_the_missing_trials(tmp_path: Path) -> None:
     sweep = ["hydra.sweep.dir=sweep"]  # one folder for both runs: nothing may be overwritten
-    first = launch([*SEARCH, *sweep, "hydra.sweeper.n_trials=3"], tmp_path)
+    first = launch([*SEARCH, *sweep, "hydra.sweeper.n_trials=4"], tmp_path)
     assert first.returncode == 0, first.stderr
-    assert [t.number for t in study_of(tmp_path).trials] == [0, 1, 2]
+    assert [t.number for t in study_of(tmp_path).trials] == list(range(4))
     trial_0 = (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text()
 
-    second = launch([*SEARCH, *sweep, "hydra.sweeper.n_trials=5"], tmp_path)
+    second = launch([*SEARCH, *sweep, "hydra.sweeper.n_trials=6"], tmp_path)
     assert second.returncode == 0, second.stderr
     study = study_of(tmp_path)
-    assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
-    assert states(study) == ["COMPLETE"] * 5
+    assert [t.number for t in study.trials] == list(range(6))
+    assert states(study) == ["COMPLETE"] * 6
     assert (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text() == trial_0
     assert {p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()} == {
-        "0", "1", "2", "3", "4"
+        str(n) for n in range(6)
     }
+    for number in range(6):  # the trial number is the job number and the job's folder
+        hydra_cfg = yaml.safe_load(
+            (tmp_path / "sweep" / str(number) / ".hydra" / "hydra.yaml").read_text()
+        )["hydra"]
+        assert hydra_cfg["job"]["num"] == number
+        assert hydra_cfg["job"]["env_set"]["CDSS_OPTUNA_TRIAL_NUMBER"] == str(number)
 
     parents, children = mlflow_runs(tmp_path)
     assert [p.info.status for p in parents] == ["FINISHED", "FINISHED"]
-    assert len(children) == 5
+    assert len(children) == 6
     runs = by_trial(children)
-    assert sorted(runs) == [0, 1, 2, 3, 4]
+    assert sorted(runs) == list(range(6))
     for number, run in runs.items():
-        parent = parents[0] if number < 3 else parents[1]
+        parent = parents[0] if number < 4 else parents[1]
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert run.info.status == "FINISHED"
         trial = study.trials[number]
@@ -151,8 +157,7 @@ def test_failed_trials_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
 
 def test_too_many_failures_stop_the_sweep(tmp_path: Path) -> None:
     bad_kb = tmp_path / "no_such_kb"
-    enqueue(tmp_path, {"kb.path": str(bad_kb)}, {"kb.path": str(GOOD_KB)},
-            {"kb.path": str(bad_kb)})
+    enqueue(tmp_path, {"kb.path": str(bad_kb)}, {"kb.path": str(GOOD_KB)}, {"kb.path": str(bad_kb)})
     space = [f"kb.path=choice({GOOD_KB},{bad_kb})", "hydra.sweeper.n_trials=4"]
     result = launch([*SEARCH, *space], tmp_path)  # max_failure_rate 0.25: 1 of 4 may fail
 
