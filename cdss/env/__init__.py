@@ -1,17 +1,25 @@
 """The prescription-safety environment, its patients, missingness, belief state and reward.
 
 Importing this package registers `cdss/Prescription-v0` with Gymnasium; `gymnasium.make`
-builds it on the curated knowledge base unless given `kb=`.
+builds it on the curated knowledge base unless given `kb=`. Patients come from a generator
+fitted to Synthea records (`cdss.env.fitted`, refit with `python -m cdss.env.synthea fit`) or,
+with `cohort="synthea"`, from a Synthea export itself (`cdss.env.synthea`).
 """
 
 from gymnasium.envs.registration import register, registry
 
 from cdss.env.actions import CORRECT_ACTION, GROUPS, Action
-from cdss.env.cdss_env import MAX_MISSING, CDSSEnv, Cohort
+from cdss.env.cdss_env import COHORTS, MAX_MISSING, CDSSEnv, Cohort
 from cdss.env.missingness import MAR, MCAR, MNAR, Masks, MissingnessMechanism
 from cdss.env.observation import FEATURES, N_STATES, NVEC, decode, encode
-from cdss.env.patients import PatientGenerator, Patients
-from cdss.env.reward import RISK_LEVELS, RewardTable
+from cdss.env.patients import CohortSource, PatientGenerator, Patients, RecordSampler
+from cdss.env.reward import (
+    CONSERVATIVE_DECISIONS,
+    DEFAULT_DECISIONS,
+    RISK_LEVELS,
+    FuzzyRewardTable,
+    RewardTable,
+)
 
 ENV_ID = "cdss/Prescription-v0"
 
@@ -27,7 +35,10 @@ if ENV_ID not in registry:
     )
 
 __all__ = [
+    "COHORTS",
+    "CONSERVATIVE_DECISIONS",
     "CORRECT_ACTION",
+    "DEFAULT_DECISIONS",
     "ENV_ID",
     "FEATURES",
     "GROUPS",
@@ -41,10 +52,13 @@ __all__ = [
     "Action",
     "CDSSEnv",
     "Cohort",
+    "CohortSource",
+    "FuzzyRewardTable",
     "Masks",
     "MissingnessMechanism",
     "PatientGenerator",
     "Patients",
+    "RecordSampler",
     "RewardTable",
     "decode",
     "encode",

@@ -19,18 +19,27 @@ from cdss.env.observation import (
     N_STATES,
     NVEC,
     ROW_HIDDEN,
+    ROW_REWARD,
     ROW_STATE,
     bucket_order_severe,
     observation_space,
     summarize,
 )
-from cdss.env.patients import MAX_DRUGS, PatientGenerator, Patients, patients_from_record
+from cdss.env.patients import (
+    MAX_DRUGS,
+    CohortSource,
+    PatientGenerator,
+    Patients,
+    RecordSampler,
+    patients_from_record,
+)
 from cdss.env.reward import RISK_LEVELS, RewardTable
 from cdss.knowledge import CONDITIONS, LABS, KnowledgeBase, PatientRecord, load_curated
 
 log = logging.getLogger(__name__)
 
 MAX_MISSING = 95
+COHORTS = ("generated", "synthea")
 _LAB_FACTS = tuple(f"labs.{lab}" for lab in LABS)
 _CONDITION_FACTS = tuple(f"conditions.{condition}" for condition in CONDITIONS)
 _STATUS_WORDS = ("known normal", "known abnormal", "unknown")
@@ -64,9 +73,11 @@ class Cohort:
         return dict(zip(RISK_LEVELS, self.patients.risk_mix().tolist(), strict=True))
 
 
-def _rows(patients: Patients, masks: Masks, generator: PatientGenerator) -> list[list[int]]:
+def _rows(
+    patients: Patients, masks: Masks, source: CohortSource, reward: RewardTable
+) -> list[list[int]]:
     """Per-order summaries (observation.ROW_FIELDS) as Python ints for the step loop."""
-    tables = generator.tables
+    tables = source.tables
     order = patients.order
     return summarize(
         true_risk=patients.true_risk,
@@ -80,6 +91,8 @@ def _rows(patients: Patients, masks: Masks, generator: PatientGenerator) -> list
         condition_levels=patients.condition_levels,
         condition_hidden=masks.conditions,
         condition_relevant=tables.condition_relevant[order],
+        lab_measured=patients.measured_labs,
+        reward_class=reward.classes(patients),
     ).tolist()
 
 
@@ -88,10 +101,10 @@ class CDSSEnv(gym.Env):
 
     ## Description
 
-    One episode is one order for one patient. The patient takes 0-8 other drugs, has chronic
-    conditions and five lab results (eGFR, potassium, INR, QTc, ALT); each of these facts is
-    hidden from the agent with the configured `missing` percentage by a missingness
-    mechanism (MCAR by default). The ordered drug and the age are always known. The true risk
+    One episode is one order for one patient. The patient takes other drugs, has chronic
+    conditions and up to five lab results (eGFR, potassium, INR, QTc, ALT); each of these facts
+    is hidden from the agent with the configured `missing` percentage by a missingness
+    mechanism (MCAR, MAR or MNAR). The ordered drug and the age are always known. The true risk
     of the order is the worst of its facts' contributions in the knowledge base: the
     interaction or duplicate-therapy level with each current drug, the contraindication level
     of each present condition, the level of each lab rule the measured value crosses.
@@ -100,7 +113,8 @@ class CDSSEnv(gym.Env):
 
     `Discrete(6)` (`cdss.env.Action`): 0 APPROVE, 1 WARN, 2 BLOCK end the episode;
     3 REQUEST_MEDS, 4 REQUEST_LABS, 5 REQUEST_HISTORY reveal every hidden fact of that group
-    (current drugs, labs, condition slots) and take a step.
+    (current drugs, measured labs, condition slots) and take a step; a request's `info` names
+    the facts it revealed.
 
     ## Observation Space
 
@@ -112,7 +126,7 @@ class CDSSEnv(gym.Env):
     | `known_severity`   | worst risk over observed facts: 0 none .. 4 contraindicated     |
     | `hidden_drugs`     | current drugs hidden: 0, 1, 2 (two or more)                     |
     | `lab_status`       | labs read by a rule of the ordered drug: 0 known normal or none |
-    |                    | relevant, 1 one known abnormal, 2 one unknown                   |
+    |                    | relevant, 1 one known abnormal, 2 one hidden or never measured  |
     | `condition_status` | the same for the conditions that raise the ordered drug's risk  |
     | `order_severe`     | KB partners of the ordered drug at major or worse: 0, 1-3, 4+   |
     | `requests`         | requests made so far, capped at 3                               |
@@ -122,9 +136,18 @@ class CDSSEnv(gym.Env):
 
     ## Starting State
 
-    Training episodes are drawn from cohorts generated `cohort_batch` orders at a time from
-    `self.np_random` (`PatientGenerator`): `order_risk_share` of the orders carry a moderate
-    or worse risk by construction. `reset(options=...)` plays a fixed order instead:
+    Training episodes are drawn `cohort_batch` orders at a time from `self.np_random`, for
+    patients of the configured `cohort`:
+
+    - `"generated"` (default): new records from the generator fitted to real record structure
+      (`PatientGenerator`, `cdss.env.fitted`; the shipped fit is of the Apache-2.0 OHDSI
+      dbt-synthea sample, or `generator_file`); every generated lab is measured.
+    - `"synthea"`: the adult, living patients of the Synthea export at `synthea_path` as they
+      are (`RecordSampler`), natural gaps included: a lab never measured stays unknown, and
+      the mechanism hides facts on top of that.
+
+    Either way `order_risk_share` of the orders carry a moderate or worse risk by
+    construction. `reset(options=...)` plays a fixed order instead:
 
     - `{"cohort_index": i}` (optionally with `"cohort": Cohort`): order i of the cohort
       loaded by `load_cohort` (see `make_cohort`), with its fixed masks;
@@ -133,7 +156,10 @@ class CDSSEnv(gym.Env):
 
     ## Rewards
 
-    A decision earns the `RewardTable` cell of (true risk, decision), by default:
+    A decision earns the reward table's cell of (reward class, decision): the true risk for
+    `default` and `conservative` (under-reacting to major and contraindicated risks costs
+    twice as much), a membership-weighted mix of levels for `fuzzy` (`FuzzyRewardTable`).
+    The default table:
 
     | true risk       | APPROVE | WARN | BLOCK |
     |-----------------|--------:|-----:|------:|
@@ -162,7 +188,10 @@ class CDSSEnv(gym.Env):
     - `max_steps`: step limit of an episode (default 4: up to three requests, then decide).
     - `order_risk_share`: share of training orders at moderate risk or worse (default 0.5).
     - `cohort_batch`: orders generated per vectorized batch of training episodes.
-    - `max_drugs`: most current drugs per patient (default 8).
+    - `max_drugs`: most current drugs of a generated patient (default 8).
+    - `cohort`: "generated" (default) or "synthea" (see Starting State).
+    - `synthea_path`: the Synthea CSV folder of `cohort="synthea"`.
+    - `generator_file`: a fitted generator model (JSON) instead of the shipped one.
     - `render_mode`: None or "ansi" (a text summary of what the agent sees).
 
     ## Clinical assumptions
@@ -173,12 +202,15 @@ class CDSSEnv(gym.Env):
       names, as when a reconciliation is pending), not which ones.
     - A request returns the whole group at once, as a medication reconciliation, a lab panel
       or a history review would; it does not fail.
-    - A lab never measured is not a fact: it contributes no risk and cannot be requested.
-    - Synthetic cohorts are plausible, not epidemiological (`cdss.env.patients`).
+    - A lab never measured is not a fact: it contributes no risk and cannot be requested,
+      and when a rule of the ordered drug reads it, `lab_status` says unknown throughout.
+    - Generated cohorts follow the structure of real (synthetic) records, smoothed toward
+      clinical priors where the records are few; they are plausible, not epidemiological.
 
     ## Version History
 
-    - v0: first version.
+    - v0: first version; cohorts from a generator fitted to Synthea records, or Synthea
+      records themselves; MAR and MNAR calibrated to the MCAR rate; fuzzy rewards.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012  (gymnasium API)
@@ -193,6 +225,9 @@ class CDSSEnv(gym.Env):
         order_risk_share: float = 0.5,
         cohort_batch: int = 4096,
         max_drugs: int = MAX_DRUGS,
+        cohort: str = "generated",
+        synthea_path: str | None = None,
+        generator_file: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         if int(missing) != missing or not 0 <= missing <= MAX_MISSING:
@@ -208,7 +243,10 @@ class CDSSEnv(gym.Env):
         self.max_steps = int(max_steps)
         self.cohort_batch = int(cohort_batch)
         self.render_mode = render_mode
-        self.generator = PatientGenerator(self.kb, max_drugs, order_risk_share)
+        self.cohort_kind = str(cohort)
+        self.generator = self._cohort_source(
+            max_drugs, float(order_risk_share), synthea_path, generator_file
+        )
         self.order_risk_share = self.generator.order_risk_share
 
         self.action_space = gym.spaces.Discrete(N_ACTIONS)
@@ -219,7 +257,7 @@ class CDSSEnv(gym.Env):
         # The requests feature after r requests (capped), as a look-up.
         self._capped = tuple(min(r, MAX_REQUESTS_FEATURE) for r in range(self.max_steps + 1))
 
-        self._decision_rewards = self.reward.decisions
+        self._decision_rewards = self.reward.class_table()
         self._request_cost = self.reward.request_cost
         self._empty_request_cost = self.reward.empty_request_cost
         self._truncation_penalty = self.reward.truncation_penalty
@@ -233,16 +271,46 @@ class CDSSEnv(gym.Env):
         self.cohort: Cohort | None = None
         self._source: Patients | None = None
         self._source_index = 0
+        self._drug_lists: list[list[int]] = []  # the source's drug slots as Python lists
+        self._drug_lists_of: Patients | None = None
         self._row: Sequence[int] = ()
         self._revealed = 0
         self._requests = 0
         self._done = True
         log.info(
-            "CDSSEnv: kb=%s (%d drugs), missing=%d%% %r, max_steps=%d, order_risk_share=%.2f, "
-            "%d belief states",
-            self.kb.name, len(self.kb.drugs), self.missing, self.mechanism, self.max_steps,
-            self.order_risk_share, N_STATES,
+            "CDSSEnv: kb=%s (%d drugs), cohort=%s, missing=%d%% %r, max_steps=%d, "
+            "order_risk_share=%.2f, %d belief states",
+            self.kb.name, len(self.kb.drugs), self.cohort_kind, self.missing, self.mechanism,
+            self.max_steps, self.order_risk_share, N_STATES,
         )  # fmt: skip
+
+    def _cohort_source(
+        self,
+        max_drugs: int,
+        order_risk_share: float,
+        synthea_path: str | None,
+        generator_file: str | None,
+    ) -> CohortSource:
+        """The patients of the configured cohort: fitted generator or Synthea records."""
+        if self.cohort_kind == "generated":
+            from cdss.env.fitted import load_model
+
+            model = load_model(generator_file)
+            return PatientGenerator(self.kb, max_drugs, order_risk_share, model=model)
+        if self.cohort_kind != "synthea":
+            raise ValueError(f"cohort must be one of {COHORTS}, got {self.cohort_kind!r}")
+        if not synthea_path:
+            raise ValueError("cohort='synthea' needs synthea_path, a Synthea CSV folder")
+        from cdss.env.synthea import read_synthea
+
+        records = read_synthea(synthea_path, self.kb)
+        log.info(
+            "Synthea cohort %s: %d records, %.1f%% of active medication rows mapped (%.1f%% "
+            "naming a KB drug)",
+            synthea_path, len(records), 100 * records.report.coverage,
+            100 * records.report.kb_coverage,
+        )  # fmt: skip
+        return RecordSampler(self.kb, records.records, records.hospital_share, order_risk_share)
 
     @property
     def n_belief_states(self) -> int:
@@ -262,7 +330,7 @@ class CDSSEnv(gym.Env):
         every agent and training seed as long as the KB, missing rate and mechanism are.
         """
         patients, masks = self._draw(np.random.default_rng(seed), size)
-        rows = tuple(tuple(row) for row in _rows(patients, masks, self.generator))
+        rows = tuple(tuple(row) for row in _rows(patients, masks, self.generator, self.reward))
         return Cohort(patients, masks, rows, seed, self.missing, self.mechanism.name)
 
     def load_cohort(self, cohort: Cohort) -> None:
@@ -278,7 +346,7 @@ class CDSSEnv(gym.Env):
         """Draw the next `cohort_batch` training orders from `self.np_random`."""
         patients, masks = self._draw(self.np_random, self.cohort_batch)
         self._batch_patients = patients
-        self._batch_rows = _rows(patients, masks, self.generator)
+        self._batch_rows = _rows(patients, masks, self.generator, self.reward)
         self._batch_position = 0
 
     # --- episodes -----------------------------------------------------------------------
@@ -345,7 +413,7 @@ class CDSSEnv(gym.Env):
         for key in hide:
             self._hide_fact(patients, masks, key)
         self._source, self._source_index = patients, 0
-        return _rows(patients, masks, self.generator)[0]
+        return _rows(patients, masks, self.generator, self.reward)[0]
 
     def _hide_fact(self, patients: Patients, masks: Masks, key: str) -> None:
         group, _, name = key.partition(".")
@@ -375,8 +443,15 @@ class CDSSEnv(gym.Env):
         if 0 <= action < 3:
             self._done = True
             observation = self._templates[row[ROW_STATE + self._revealed] + self._capped[requests]]
-            reward = self._decision_rewards[row[0]][action]
-            return observation.copy(), reward, True, False, self._final_info(DECISIONS[action])
+            reward = self._decision_rewards[row[ROW_REWARD]][action]
+            risk = row[0]  # _final_info, inlined: the decision ends most episodes
+            final: dict[str, Any] = {
+                "true_risk": risk,
+                "correct_action": CORRECT_ACTION[risk],
+                "decision": DECISIONS[action],
+                "requests": requests,
+            }
+            return observation.copy(), reward, True, False, final
 
         group = action - 3
         if not 0 <= group < N_GROUPS:
@@ -431,7 +506,12 @@ class CDSSEnv(gym.Env):
                 names = tuple(fact for j, fact in enumerate(facts) if bitmask >> j & 1)
                 self._names_by_mask[group][bitmask] = names
             return names
-        slots = self._source.drugs[self._source_index].tolist()
+        source = self._source
+        if self._drug_lists_of is not source:  # once per batch or cohort, not per step
+            assert source is not None  # a request comes after reset()
+            self._drug_lists = source.drugs.tolist()
+            self._drug_lists_of = source
+        slots = self._drug_lists[self._source_index]
         drugs = []
         while bitmask:  # one pass per hidden drug, not per slot
             lowest = bitmask & -bitmask

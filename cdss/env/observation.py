@@ -25,10 +25,11 @@ NVEC: tuple[int, ...] = (5, 3, 3, 3, 3, 4)
 N_STATES = int(np.prod(NVEC))
 
 # lab_status / condition_status. UNKNOWN wins over ABNORMAL: a hidden relevant fact is what a
-# request can still change, while a known abnormal one already shows in known_severity.
+# request can still change, while a known abnormal one already shows in known_severity. A
+# relevant lab never measured is unknown too, before and after a request (none can reveal it).
 STATUS_NORMAL = 0  # every relevant fact known and none abnormal (or none relevant)
 STATUS_ABNORMAL = 1  # every relevant fact known, one raises the risk
-STATUS_UNKNOWN = 2  # some relevant fact hidden
+STATUS_UNKNOWN = 2  # some relevant fact hidden, or a relevant lab never measured
 
 MAX_REQUESTS_FEATURE = NVEC[FEATURES.index("requests")] - 1
 
@@ -78,6 +79,7 @@ N_GROUPS = 3
 ROW_FIELDS: tuple[str, ...] = (
     "true_risk",
     "order",
+    "reward_class",  # row of the reward's decision table (the true risk, unless fuzzy)
     "drugs_hidden",  # bitmask over drug slots
     "labs_hidden",  # bitmask over LABS
     "conditions_hidden",  # bitmask over CONDITIONS
@@ -85,6 +87,7 @@ ROW_FIELDS: tuple[str, ...] = (
 )
 ROW_STATE = ROW_FIELDS.index("state_0")
 ROW_HIDDEN = ROW_FIELDS.index("drugs_hidden")
+ROW_REWARD = ROW_FIELDS.index("reward_class")
 
 
 def _bitmask(hidden: np.ndarray) -> np.ndarray:
@@ -94,11 +97,11 @@ def _bitmask(hidden: np.ndarray) -> np.ndarray:
 
 
 def _status(
-    known: np.ndarray, full: np.ndarray, relevant_hidden: np.ndarray
+    known: np.ndarray, full: np.ndarray, unknown_before: np.ndarray, unknown_after: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """lab_status / condition_status before and after the group is revealed."""
-    before = np.where(relevant_hidden, STATUS_UNKNOWN, np.where(known > 0, STATUS_ABNORMAL, 0))
-    after = np.where(full > 0, STATUS_ABNORMAL, STATUS_NORMAL)
+    before = np.where(unknown_before, STATUS_UNKNOWN, np.where(known > 0, STATUS_ABNORMAL, 0))
+    after = np.where(unknown_after, STATUS_UNKNOWN, np.where(full > 0, STATUS_ABNORMAL, 0))
     return before, after
 
 
@@ -113,7 +116,7 @@ def _row_max(levels: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray
 
 
 def _row_any(flags: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(flags.T).any(axis=0)
+    return np.asarray(np.ascontiguousarray(flags.T).any(axis=0))
 
 
 def summarize(
@@ -129,22 +132,32 @@ def summarize(
     condition_levels: np.ndarray,
     condition_hidden: np.ndarray,
     condition_relevant: np.ndarray,
+    lab_measured: np.ndarray | None = None,
+    reward_class: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-episode rows (columns `ROW_FIELDS`) from per-fact risk levels and hidden masks.
 
     All inputs are per patient (first axis); `*_levels` hold each fact's risk contribution to
     the order (0 for an absent condition or an empty drug slot), `*_hidden` whether the fact is
-    hidden, `*_relevant` whether a rule of the ordered drug reads that lab or condition. The
-    `state_*` columns use only the observed facts of the groups not yet revealed: the belief
-    state for each of the 8 combinations of requests is known before the episode starts.
+    hidden, `*_relevant` whether a rule of the ordered drug reads that lab or condition,
+    `lab_measured` whether the lab was ever measured (default: all were), `reward_class` the
+    row of the reward table (default: the true risk). The `state_*` columns use only the
+    observed facts of the groups not yet revealed: the belief state for each of the 8
+    combinations of requests is known before the episode starts.
     """
     drugs_known, drugs_full = _row_max(drug_levels, drug_hidden), _row_max(drug_levels)
     labs_known, labs_full = _row_max(lab_levels, lab_hidden), _row_max(lab_levels)
     conditions_known = _row_max(condition_levels, condition_hidden)
     conditions_full = _row_max(condition_levels)
-    labs_before, labs_after = _status(labs_known, labs_full, _row_any(lab_hidden & lab_relevant))
+    never_measured = np.zeros(len(true_risk), dtype=bool)
+    if lab_measured is not None:
+        never_measured = _row_any(~lab_measured & lab_relevant)
+    labs_before, labs_after = _status(
+        labs_known, labs_full, _row_any(lab_hidden & lab_relevant) | never_measured, never_measured
+    )
+    hidden_conditions = _row_any(condition_hidden & condition_relevant)
     conditions_before, conditions_after = _status(
-        conditions_known, conditions_full, _row_any(condition_hidden & condition_relevant)
+        conditions_known, conditions_full, hidden_conditions, np.zeros_like(hidden_conditions)
     )
     hidden_drugs = bucket_hidden_drugs(np.ascontiguousarray(drug_hidden.T).sum(axis=0))
     # Per group (drugs, labs, conditions) and per variant (0 hidden, 1 revealed): the group's
@@ -161,6 +174,7 @@ def summarize(
     rows = np.empty((len(true_risk), len(ROW_FIELDS)), dtype=np.int64)
     rows[:, 0] = true_risk
     rows[:, 1] = order
+    rows[:, ROW_REWARD] = true_risk if reward_class is None else reward_class
     rows[:, ROW_HIDDEN] = _bitmask(drug_hidden)
     rows[:, ROW_HIDDEN + 1] = _bitmask(lab_hidden)
     rows[:, ROW_HIDDEN + 2] = _bitmask(condition_hidden)

@@ -1,11 +1,12 @@
-"""Synthetic patients and orders, drawn in vectorized batches, with each fact's risk precomputed.
+"""Patients and orders, drawn in vectorized batches, with each fact's risk precomputed.
 
-A cohort is a set of arrays (`Patients`), one row per order. Records are plausible rather than
-epidemiological: age drives the number of drugs and the prevalence of chronic conditions,
-conditions pull in the drugs that treat them (atrial fibrillation -> an anticoagulant) and
-shape the labs (CKD -> low eGFR, warfarin -> raised INR, long QT -> long QTc). The ordered
-drug is chosen so that about `order_risk_share` of orders carry a moderate or worse risk,
-which training needs: uniformly drawn orders are almost all harmless.
+A cohort is a set of arrays (`Patients`), one row per order. Its records come from a
+`CohortSource`: `PatientGenerator` draws new records from distributions fitted to real record
+structure (`cdss.env.fitted`: age, sex, conditions by age, how many and which drugs are taken
+together, labs given conditions), `RecordSampler` replays given records (a Synthea export) with
+their natural gaps. Either way the ordered drug is chosen so that about `order_risk_share` of
+orders carry a moderate or worse risk, which training needs: uniformly drawn orders are almost
+all harmless.
 
 For every order, the risk contribution of each fact (each current drug, each condition slot,
 each lab) is computed once here with the knowledge base's tables; the true risk is their max.
@@ -19,6 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cdss.env.fitted import (
+    AGE_BINS,
+    LAB_FEATURES,
+    N_BRACKETS,
+    PREGNANCY_AGES,
+    VITAMIN_K_ANTAGONISTS,
+    GeneratorModel,
+    bracket_of,
+    load_model,
+)
 from cdss.knowledge import CONDITIONS, LABS, KnowledgeBase, PatientRecord, Risk, UnknownDrugError
 
 log = logging.getLogger(__name__)
@@ -26,45 +37,6 @@ log = logging.getLogger(__name__)
 MAX_DRUGS = 8
 _LAB = {lab: i for i, lab in enumerate(LABS)}
 _CONDITION = {condition: i for i, condition in enumerate(CONDITIONS)}
-
-# Share of adults with each condition before the age factor (rough primary-care figures).
-DEFAULT_PREVALENCE: dict[str, float] = {
-    "ckd": 0.10,
-    "asthma": 0.08,
-    "copd": 0.05,
-    "pregnancy": 0.08,  # among women aged 18-45 only
-    "heart_failure": 0.03,
-    "liver_disease": 0.03,
-    "peptic_ulcer": 0.04,
-    "angioedema_history": 0.01,
-    "atrial_fibrillation": 0.04,
-    "diabetes": 0.10,
-    "hypertension": 0.25,
-    "epilepsy": 0.01,
-    "gout": 0.03,
-    "bradycardia": 0.02,
-    "long_qt_syndrome": 0.01,
-}
-# Conditions that grow with age; their prevalence is scaled by the age factor below.
-AGE_RELATED = frozenset(
-    {"ckd", "copd", "heart_failure", "atrial_fibrillation", "diabetes", "hypertension", "gout",
-     "bradycardia"}
-)  # fmt: skip
-# Drugs a condition makes likely among the current drugs (those not in the KB are ignored).
-INDICATIONS: dict[str, tuple[str, ...]] = {
-    "atrial_fibrillation": ("warfarin", "apixaban", "rivaroxaban", "digoxin", "amiodarone"),
-    "heart_failure": ("furosemide", "bisoprolol", "carvedilol", "spironolactone", "lisinopril"),
-    "hypertension": ("lisinopril", "ramipril", "amlodipine", "losartan", "hydrochlorothiazide"),
-    "diabetes": ("metformin", "gliclazide", "empagliflozin", "insulin glargine"),
-    "asthma": ("salbutamol", "budesonide", "formoterol", "montelukast"),
-    "copd": ("salbutamol", "tiotropium", "formoterol"),
-    "epilepsy": ("carbamazepine", "valproate", "levetiracetam", "phenytoin", "lamotrigine"),
-    "gout": ("allopurinol", "colchicine"),
-    "peptic_ulcer": ("omeprazole", "pantoprazole"),
-    "ckd": ("furosemide", "calcium carbonate"),
-}
-VITAMIN_K_ANTAGONISTS = ("warfarin", "acenocoumarol", "phenprocoumon")
-INDICATED_SHARE = 0.8  # patients with a condition who take one of the drugs that treat it
 SAFE_TRIES = 8  # draws to find a harmless order when fewer risky orders are wanted
 
 
@@ -73,13 +45,13 @@ class Patients:
     """A batch of orders: the full records, the ordered drugs and each fact's risk level.
 
     An empty drug slot holds -1 (not necessarily after the others); a lab never measured is
-    NaN. The
-    `*_levels` arrays hold each fact's contribution to the risk of the order (0 for an empty
-    drug slot, an absent condition or an unmeasured lab).
+    NaN. The `*_levels` arrays hold each fact's contribution to the risk of the order (0 for an
+    empty drug slot, an absent condition or an unmeasured lab).
     """
 
     age: np.ndarray  # (n,) int64
     female: np.ndarray  # (n,) bool
+    inpatient: np.ndarray  # (n,) bool: the order is written in hospital (inpatient, emergency)
     drugs: np.ndarray  # (n, slots) int64 drug ids, -1 = empty
     conditions: np.ndarray  # (n, len(CONDITIONS)) bool
     labs: np.ndarray  # (n, len(LABS)) float64, NaN = never measured
@@ -235,6 +207,7 @@ class RiskTables:
         self,
         age: np.ndarray,
         female: np.ndarray,
+        inpatient: np.ndarray,
         drugs: np.ndarray,
         conditions: np.ndarray,
         labs: np.ndarray,
@@ -245,12 +218,13 @@ class RiskTables:
             drugs, conditions, labs, order
         )
         return Patients(
-            age=age.astype(np.int64),
-            female=female.astype(bool),
-            drugs=drugs.astype(np.int64),
-            conditions=conditions.astype(bool),
-            labs=labs.astype(np.float64),
-            order=order.astype(np.int64),
+            age=age.astype(np.int64, copy=False),
+            female=female.astype(bool, copy=False),
+            inpatient=inpatient.astype(bool, copy=False),
+            drugs=drugs.astype(np.int64, copy=False),
+            conditions=conditions.astype(bool, copy=False),
+            labs=labs.astype(np.float64, copy=False),
+            order=order.astype(np.int64, copy=False),
             drug_levels=drug_levels,
             condition_levels=condition_levels,
             lab_levels=lab_levels,
@@ -264,23 +238,43 @@ def concatenate(parts: Sequence[Patients]) -> Patients:
     return Patients(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in fields})
 
 
+def record_arrays(
+    kb: KnowledgeBase, records: Sequence[PatientRecord], width: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Age, female, drug ids (padded with -1 to `width`), conditions and labs (NaN when never
+    measured) of records; unknown drugs or keys raise, never pass silently."""
+    drug_ids = [[kb.drug_id(name) for name in record.drugs] for record in records]
+    width = max([1, *(len(ids) for ids in drug_ids)]) if width is None else width
+    drugs = np.full((len(records), width), -1, dtype=np.int64)
+    conditions = np.zeros((len(records), len(CONDITIONS)), dtype=bool)
+    labs = np.full((len(records), len(LABS)), np.nan)
+    for row, (record, ids) in enumerate(zip(records, drug_ids, strict=True)):
+        unknown = (set(record.conditions) - set(CONDITIONS)) | (set(record.labs) - set(LABS))
+        if unknown:
+            raise ValueError(f"keys not among CONDITIONS or LABS: {sorted(unknown)}")
+        if len(ids) > width:
+            raise ValueError(f"a record holds {len(ids)} drugs, more than {width} slots")
+        drugs[row, : len(ids)] = ids
+        conditions[row] = [c in record.conditions for c in CONDITIONS]
+        labs[row] = [record.labs.get(lab, np.nan) for lab in LABS]
+    age = np.array([record.age for record in records], dtype=np.int64)
+    female = np.array([record.sex.upper().startswith("F") for record in records], dtype=bool)
+    return age, female, drugs, conditions, labs
+
+
 def patients_from_record(
-    kb: KnowledgeBase, tables: RiskTables, record: PatientRecord, order: str
+    kb: KnowledgeBase,
+    tables: RiskTables,
+    record: PatientRecord,
+    order: str,
+    inpatient: bool = False,
 ) -> Patients:
     """A one-order batch from a given record; unknown drugs or keys raise, never pass silently."""
-    drug_ids = [kb.drug_id(name) for name in record.drugs]
-    unknown_conditions = set(record.conditions) - set(CONDITIONS)
-    if unknown_conditions:
-        raise ValueError(f"conditions not among CONDITIONS: {sorted(unknown_conditions)}")
-    unknown_labs = set(record.labs) - set(LABS)
-    if unknown_labs:
-        raise ValueError(f"labs not among LABS: {sorted(unknown_labs)}")
-    drugs = np.array([drug_ids], dtype=np.int64).reshape(1, len(drug_ids))
-    conditions = np.array([[c in record.conditions for c in CONDITIONS]], dtype=bool)
-    labs = np.array([[record.labs.get(lab, np.nan) for lab in LABS]], dtype=np.float64)
+    age, female, drugs, conditions, labs = record_arrays(kb, [record], width=len(record.drugs))
     return tables.patients(
-        age=np.array([record.age]),
-        female=np.array([record.sex.upper().startswith("F")]),
+        age=age,
+        female=female,
+        inpatient=np.array([inpatient]),
         drugs=drugs,
         conditions=conditions,
         labs=labs,
@@ -288,143 +282,93 @@ def patients_from_record(
     )
 
 
-class PatientGenerator:
-    """Draw cohorts of orders from a numpy Generator, a batch at a time.
+class Categorical:
+    """Draws from several categorical distributions at once, one uniform per draw.
 
-    Arguments:
-        kb: the knowledge base whose drugs are prescribed and whose rules score the orders.
-        max_drugs: most current drugs per patient (0 to `max_drugs`, distinct).
-        order_risk_share: target share of orders at moderate risk or worse (see `_orders`).
-        prevalence: per-condition base prevalence, overriding `DEFAULT_PREVALENCE` by key.
+    Row r's outcomes are `ids[ptr[r]:ptr[r + 1]]`, laid out as Walker alias tables: a uniform
+    u picks cell j = floor(u K) of the row's K cells, and its fractional part u K - j keeps
+    the cell's own outcome (below `keep[j]`) or takes the cell's alias. Constant time per draw
+    whatever the row's size, where a binary search over the cumulative weights costs several
+    times more for a few thousand draws.
     """
 
-    def __init__(
-        self,
-        kb: KnowledgeBase,
-        max_drugs: int = MAX_DRUGS,
-        order_risk_share: float = 0.5,
-        prevalence: Mapping[str, float] | None = None,
-    ) -> None:
-        if not 0 <= order_risk_share <= 1:
-            raise ValueError(f"order_risk_share must lie in [0, 1], got {order_risk_share}")
-        if not 1 <= max_drugs < len(kb.drugs):
-            raise ValueError(f"max_drugs must lie in [1, {len(kb.drugs) - 1}], got {max_drugs}")
-        rates = dict(DEFAULT_PREVALENCE)
-        for key, value in (prevalence or {}).items():
-            if key not in rates:
-                raise ValueError(f"unknown condition {key!r} in prevalence")
-            rates[key] = float(value)
-        self.kb = kb
-        self.tables = RiskTables(kb)
-        self.max_drugs = int(max_drugs)
-        self.order_risk_share = float(order_risk_share)
-        self.prevalence = np.array([rates[c] for c in CONDITIONS], dtype=np.float64)
-        self.age_related = np.array([c in AGE_RELATED for c in CONDITIONS], dtype=bool)
-        self.indications, self.indication_counts = self._indication_table(kb)
-        self.vka = self._ids(kb, VITAMIN_K_ANTAGONISTS)
-        self.is_vka = np.zeros(len(kb.drugs) + 1, dtype=bool)  # + the empty slot (-1)
-        self.is_vka[self.vka] = True
-        age_factor = np.array([0.5, 1.0, 2.0])[:, None]  # under 50, 50-69, 70 and over
-        rate = np.where(self.age_related, self.prevalence * age_factor, self.prevalence)
-        self.rate_by_age = np.minimum(rate, 0.9)
+    def __init__(self, rows: Sequence[Mapping[int, float]]) -> None:
+        ids: list[int] = []
+        keep: list[float] = []
+        alias: list[int] = []
+        ptr = [0]
+        for weights in rows:
+            kept = [(i, float(w)) for i, w in weights.items() if w > 0]
+            start = len(ids)
+            row_keep, row_alias = _alias_table([w for _, w in kept])
+            ids.extend(i for i, _ in kept)
+            keep.extend(row_keep)
+            alias.extend(start + j for j in row_alias)
+            ptr.append(len(ids))
+        self.ids = np.array(ids, dtype=np.int64)
+        self.keep = np.array(keep, dtype=np.float64)
+        self.alias = np.array(alias, dtype=np.int64)
+        self.ptr = np.array(ptr, dtype=np.int64)
+        self.sizes = np.diff(self.ptr)
+
+    def draw(self, u: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """One outcome per uniform `u` from the given rows (row 0 when None); rows must not
+        be empty."""
+        if rows is None:
+            scaled = u * self.sizes[0]
+            cell = np.minimum(scaled.astype(np.int64), self.sizes[0] - 1)
+        else:
+            scaled = u * self.sizes[rows]
+            cell = np.minimum(scaled.astype(np.int64), self.sizes[rows] - 1)
+            scaled += self.ptr[rows]  # so that scaled - cell stays the fractional part
+            cell += self.ptr[rows]
+        chosen = np.where(scaled - cell < self.keep[cell], cell, self.alias[cell])
+        return self.ids[chosen]
+
+
+def _alias_table(weights: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Vose's alias table of a distribution: per cell, the chance to keep it and its alias."""
+    k = len(weights)
+    total = sum(weights)
+    scaled = [w * k / total for w in weights] if k else []
+    keep, alias = [1.0] * k, list(range(k))
+    small = [j for j, w in enumerate(scaled) if w < 1]
+    large = [j for j, w in enumerate(scaled) if w >= 1]
+    while small and large:
+        j, big = small.pop(), large[-1]
+        keep[j], alias[j] = scaled[j], big
+        scaled[big] -= 1 - scaled[j]
+        if scaled[big] < 1:
+            small.append(large.pop())
+    return keep, alias
+
+
+class CohortSource:
+    """Records and orders for a batch: subclasses say where the records come from.
+
+    Subclasses set `kb`, `tables`, `order_risk_share` and implement `_records`; then call
+    `_setup_orders()` once to calibrate the order mix on their own records.
+    """
+
+    kb: KnowledgeBase
+    tables: RiskTables
+    order_risk_share: float
+
+    def _records(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Age, female, inpatient, drug ids (-1 empty), conditions, labs (NaN unmeasured)."""
+        raise NotImplementedError
+
+    def _setup_orders(self) -> None:
+        """The prior of ordered drugs (the KB's drug weights) and the calibrated order mix."""
+        if not 0 <= self.order_risk_share <= 1:
+            raise ValueError(f"order_risk_share must lie in [0, 1], got {self.order_risk_share}")
+        weights = getattr(self.kb, "drug_weights", None)
+        if weights is None or len(weights) != self.tables.n_drugs:
+            weights = np.full(self.tables.n_drugs, 1.0 / self.tables.n_drugs)
+        self.order_prior = Categorical([dict(enumerate(np.asarray(weights, dtype=float)))])
         self.add_risky, self.drop_risky = self._calibrate()
-
-    @staticmethod
-    def _ids(kb: KnowledgeBase, names: Sequence[str]) -> np.ndarray:
-        """Ids of the named drugs that the KB knows; the others are skipped."""
-        ids = []
-        for name in names:
-            try:
-                ids.append(kb.drug_id(name))
-            except UnknownDrugError:
-                continue
-        return np.array(sorted(set(ids)), dtype=np.int64)
-
-    def _indication_table(self, kb: KnowledgeBase) -> tuple[np.ndarray, np.ndarray]:
-        """Per condition, the ids of the drugs that treat it (padded with -1) and their count."""
-        ids = [self._ids(kb, INDICATIONS.get(condition, ())) for condition in CONDITIONS]
-        width = max(1, *(len(found) for found in ids))
-        table = np.full((len(CONDITIONS), width), -1, dtype=np.int64)
-        for row, found in enumerate(ids):
-            table[row, : len(found)] = found
-        return table, np.array([len(found) for found in ids], dtype=np.int64)
-
-    # --- the record ---------------------------------------------------------------------
-
-    def _demographics(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        age = np.clip(np.rint(rng.normal(58.0, 18.0, n)), 18, 95).astype(np.int64)
-        female = rng.random(n) < 0.5
-        return age, female
-
-    def _conditions(
-        self, rng: np.random.Generator, age: np.ndarray, female: np.ndarray
-    ) -> np.ndarray:
-        """Chronic conditions, age-related ones x0.5 under 50, x1 at 50-69, x2 from 70."""
-        bracket = (age >= 50).astype(np.int64) + (age >= 70)
-        conditions = rng.random((len(age), len(CONDITIONS))) < self.rate_by_age[bracket]
-        conditions[:, _CONDITION["pregnancy"]] &= female & (age <= 45)
-        return conditions
-
-    def _drugs(
-        self, rng: np.random.Generator, age: np.ndarray, conditions: np.ndarray
-    ) -> np.ndarray:
-        """0..max_drugs distinct drugs, more with age, a drug for each treated condition first.
-
-        Slots are filled with uniform draws, except that the first slots take one drug for
-        each present condition with known treatments (`INDICATED_SHARE` of the time); a
-        repeated drug leaves its later slot empty (-1), so empty slots need not trail.
-        """
-        n = len(age)
-        count = np.minimum(rng.poisson(0.5 + 0.06 * (age - 18)), self.max_drugs)
-        # Slot-major (slots, n) while filling: row operations over all patients are fast.
-        slots = rng.integers(0, self.tables.n_drugs, size=(self.max_drugs, n))
-        treated = conditions & (rng.random(conditions.shape) < INDICATED_SHARE)
-        treated &= self.indication_counts > 0
-        patients, condition = np.nonzero(treated)  # row-major: a patient's conditions in order
-        slot = np.arange(len(patients)) - np.searchsorted(patients, patients)
-        fits = slot < self.max_drugs
-        patients, condition, slot = patients[fits], condition[fits], slot[fits]
-        choice = (rng.random(len(patients)) * self.indication_counts[condition]).astype(np.int64)
-        slots[slot, patients] = self.indications[condition, choice]
-        count[patients] = np.maximum(count[patients], slot + 1)
-        slots[np.arange(self.max_drugs)[:, None] >= count] = -1
-        for later in range(1, self.max_drugs):
-            repeated = slots[later] == slots[0]
-            for earlier in range(1, later):
-                repeated |= slots[later] == slots[earlier]
-            slots[later, repeated] = -1
-        return np.ascontiguousarray(slots.T)
-
-    def _labs(
-        self,
-        rng: np.random.Generator,
-        age: np.ndarray,
-        female: np.ndarray,
-        drugs: np.ndarray,
-        conditions: np.ndarray,
-    ) -> np.ndarray:
-        """All five labs, shaped by the conditions and drugs that move them."""
-        n = len(age)
-        has = {c: conditions[:, i] for i, c in enumerate(CONDITIONS)}
-        on_vka = self.is_vka[drugs].any(axis=1)
-
-        egfr = 100.0 - 0.7 * np.maximum(age - 30, 0) + rng.normal(0.0, 12.0, n)
-        egfr = np.where(has["ckd"], rng.uniform(10.0, 59.0, n), egfr)
-        potassium = rng.normal(4.3, 0.35, n) + 0.5 * has["ckd"] + 0.2 * has["heart_failure"]
-        inr = np.where(on_vka, rng.normal(2.6, 0.7, n), rng.normal(1.0, 0.08, n))
-        inr = inr + 0.4 * has["liver_disease"]
-        qtc = rng.normal(420.0, 20.0, n) + 8.0 * female + 60.0 * has["long_qt_syndrome"]
-        qtc = qtc + 10.0 * has["heart_failure"]
-        alt = np.exp(rng.normal(np.where(has["liver_disease"], np.log(110.0), np.log(24.0)), 0.4))
-
-        columns = {
-            "egfr": np.clip(egfr, 5.0, 130.0),
-            "potassium": np.clip(potassium, 2.8, 6.8),
-            "inr": np.clip(inr, 0.8, 6.0),
-            "qtc": np.clip(qtc, 360.0, 600.0),
-            "alt": np.clip(alt, 5.0, 600.0),
-        }
-        return np.column_stack([np.round(columns[lab], 1) for lab in LABS])
 
     # --- the order ----------------------------------------------------------------------
 
@@ -433,20 +377,23 @@ class PatientGenerator:
     ) -> np.ndarray:
         """One new drug per patient: about `order_risk_share` of them moderate or worse.
 
-        Every patient first gets a uniformly drawn drug it does not take. Above the share of
-        risky uniform orders (the usual case), each is replaced with probability `add_risky`
+        Every patient first gets a drug it does not take, drawn by the KB's `drug_weights`
+        (uniform for the curated KB). Above the share of risky such orders (the usual case),
+        each is replaced with probability `add_risky`
         by a risky one: from a uniformly chosen source of risk in the record (a current drug
         with moderate-or-worse partners, a present condition that contraindicates some drug,
         a lab beyond a rule's threshold), a drug that source makes risky. Below it, risky
-        uniform orders are redrawn with probability `drop_risky` until harmless (up to
-        `SAFE_TRIES` draws). Both probabilities are calibrated once per knowledge base.
+        orders are redrawn with probability `drop_risky` until harmless (up to `SAFE_TRIES`
+        draws). Both probabilities are calibrated once per source and knowledge base.
         """
         order = self._uniform_orders(rng, drugs)
         if self.drop_risky > 0:
             return self._fewer_risky(rng, drugs, conditions, labs, order)
-        risky = self._risky_orders(rng, drugs, conditions, labs)
-        replace = (risky >= 0) & (rng.random(len(drugs)) < self.add_risky)
-        return np.where(replace, risky, order)
+        rows = np.flatnonzero(rng.random(len(drugs)) < self.add_risky)
+        risky = self._risky_orders(rng, drugs[rows], conditions[rows], labs[rows])
+        found = risky >= 0  # a record with no source of risk keeps its drawn order
+        order[rows[found]] = risky[found]
+        return order
 
     def _fewer_risky(
         self,
@@ -479,10 +426,7 @@ class PatientGenerator:
         its own, so it takes no randomness from the caller.
         """
         rng = np.random.default_rng(seed)
-        age, female = self._demographics(rng, size)
-        conditions = self._conditions(rng, age, female)
-        drugs = self._drugs(rng, age, conditions)
-        labs = self._labs(rng, age, female, drugs, conditions)
+        _, _, _, drugs, conditions, labs = self._records(rng, size)
         order = self._uniform_orders(rng, drugs)
         risky_already = self.tables.fact_levels(drugs, conditions, labs, order)[3] >= Risk.MODERATE
         base = risky_already.mean()
@@ -495,13 +439,19 @@ class PatientGenerator:
         return float(min((self.order_risk_share - base) / gain, 1.0)), 0.0
 
     def _uniform_orders(self, rng: np.random.Generator, drugs: np.ndarray) -> np.ndarray:
-        """A uniform drug per patient among those it does not take."""
-        n_drugs = self.tables.n_drugs
-        order = rng.integers(0, n_drugs, size=len(drugs))
+        """A drug per patient by the KB's drug weights, among those it does not take."""
+        order = self.order_prior.draw(rng.random(len(drugs)))
         held = (order[:, None] == drugs).any(axis=1)
-        while held.any():  # at most max_drugs of n_drugs are taken: few rounds
-            order[held] = rng.integers(0, n_drugs, size=int(held.sum()))
+        attempt = 0
+        while held.any():
+            # A prior heaped on drugs the patient takes could redraw them for ever: after a few
+            # weighted rounds, draw uniformly (a patient takes few of the KB's drugs).
+            if attempt < SAFE_TRIES:
+                order[held] = self.order_prior.draw(rng.random(int(held.sum())))
+            else:
+                order[held] = rng.integers(0, self.tables.n_drugs, size=int(held.sum()))
             held[held] = (order[held, None] == drugs[held]).any(axis=1)
+            attempt += 1
         return order
 
     def _risky_orders(
@@ -539,9 +489,242 @@ class PatientGenerator:
         """`size` orders drawn from `rng`; the same generator state gives the same cohort."""
         if size < 0:
             raise ValueError(f"size must be >= 0, got {size}")
-        age, female = self._demographics(rng, size)
-        conditions = self._conditions(rng, age, female)
-        drugs = self._drugs(rng, age, conditions)
-        labs = self._labs(rng, age, female, drugs, conditions)
+        age, female, inpatient, drugs, conditions, labs = self._records(rng, size)
         order = self._orders(rng, drugs, conditions, labs)
-        return self.tables.patients(age, female, drugs, conditions, labs, order)
+        return self.tables.patients(age, female, inpatient, drugs, conditions, labs, order)
+
+
+class RecordSampler(CohortSource):
+    """Orders for given records (a Synthea export): each order picks a record uniformly.
+
+    The records keep their natural gaps: a lab never measured stays NaN, never imputed. An
+    order is written in hospital with the patient's own share of hospital encounters.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        records: Sequence[PatientRecord],
+        hospital_share: Sequence[float] | np.ndarray | None = None,
+        order_risk_share: float = 0.5,
+    ) -> None:
+        if not records:
+            raise ValueError("a record cohort needs at least one record")
+        self.kb = kb
+        self.tables = RiskTables(kb)
+        self.order_risk_share = float(order_risk_share)
+        self.records = tuple(records)
+        self.age, self.female, self.drugs, self.conditions, self.labs = record_arrays(kb, records)
+        share = np.zeros(len(records)) if hospital_share is None else hospital_share
+        self.hospital_share = np.asarray(share, dtype=np.float64)
+        if self.hospital_share.shape != (len(records),):
+            raise ValueError("hospital_share needs one value per record")
+        self._setup_orders()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _records(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        pick = rng.integers(0, len(self.records), size=n)
+        inpatient = rng.random(n) < self.hospital_share[pick]
+        return (self.age[pick], self.female[pick], inpatient, self.drugs[pick],
+                self.conditions[pick], self.labs[pick])  # fmt: skip
+
+
+class PatientGenerator(CohortSource):
+    """Draw new records from a fitted `GeneratorModel`, a batch at a time.
+
+    Arguments:
+        kb: the knowledge base whose drugs are prescribed and whose rules score the orders.
+        max_drugs: most current drugs per patient (0 to `max_drugs`, distinct).
+        order_risk_share: target share of orders at moderate risk or worse (see `_orders`).
+        prevalence: per-condition prevalence overriding the model's, the same at every age.
+        model: the fitted distributions (default: the shipped model, `fitted.SHIPPED_MODEL`).
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        max_drugs: int = MAX_DRUGS,
+        order_risk_share: float = 0.5,
+        prevalence: Mapping[str, float] | None = None,
+        model: GeneratorModel | None = None,
+    ) -> None:
+        if not 1 <= max_drugs < len(kb.drugs):
+            raise ValueError(f"max_drugs must lie in [1, {len(kb.drugs) - 1}], got {max_drugs}")
+        self.kb = kb
+        self.tables = RiskTables(kb)
+        self.max_drugs = int(max_drugs)
+        self.order_risk_share = float(order_risk_share)
+        self.model = model if model is not None else load_model()
+        rates = {c: tuple(self.model.prevalence[c]) for c in CONDITIONS}
+        for key, value in (prevalence or {}).items():
+            if key not in rates:
+                raise ValueError(f"unknown condition {key!r} in prevalence")
+            rates[key] = (float(value),) * N_BRACKETS
+        self.rate_by_bracket = np.array([rates[c] for c in CONDITIONS]).T  # (brackets, C)
+        self._build_drug_tables()
+        self._build_lab_tables()
+        self._setup_orders()
+
+    # --- the fitted model as arrays -----------------------------------------------------
+
+    def _ids(self, names: Mapping[str, float]) -> dict[int, float]:
+        """Weights by drug id, for the names the KB knows (the others are dropped)."""
+        found: dict[int, float] = {}
+        for name, weight in names.items():
+            try:
+                drug = self.kb.drug_id(name)
+            except UnknownDrugError:
+                continue
+            found[drug] = found.get(drug, 0.0) + float(weight)
+        return found
+
+    def _build_drug_tables(self) -> None:
+        model, n_drugs = self.model, self.tables.n_drugs
+        strength = model.prior_strength
+        ages = model.age_bins
+        self.age_low = np.array(ages[:-1], dtype=np.int64)
+        self.age_width = np.diff(np.array(ages, dtype=np.int64))
+        self.age_prior = Categorical([dict(enumerate(model.age_probs))])
+        self.count_prior = Categorical(
+            [dict(enumerate(_truncated(pmf, self.max_drugs))) for pmf in model.drug_count]
+        )
+        prior = getattr(self.kb, "drug_weights", None)
+        if prior is None or len(prior) != n_drugs:
+            prior = np.full(n_drugs, 1.0 / n_drugs)
+        marginal = np.asarray(prior, dtype=np.float64) * strength["drugs"]
+        for drug, count in self._ids(model.drug_counts).items():
+            marginal[drug] += count
+        marginal /= marginal.sum()
+        self.marginal = Categorical([dict(enumerate(marginal))])
+        companions = [self._ids(model.companion_counts.get(name, {})) for name in self.kb.drugs]
+        totals = np.array([sum(c.values()) for c in companions])
+        self.companion_weight = np.append(totals / (totals + strength["companions"]), 0.0)
+        self.companions = Categorical(companions)
+        indications = [self._ids(model.indications.get(c, {})) for c in CONDITIONS]
+        self.indications = Categorical(indications)
+        self.treated = np.array([model.treated.get(c, 0.0) for c in CONDITIONS])
+        self.treated[self.indications.sizes == 0] = 0.0
+        vka = self._ids(dict.fromkeys(VITAMIN_K_ANTAGONISTS, 1.0))
+        self.is_vka = np.zeros(n_drugs + 1, dtype=bool)  # + the empty slot (-1)
+        self.is_vka[list(vka)] = True
+
+    def _build_lab_tables(self) -> None:
+        labs = [self.model.labs[lab] for lab in LABS]
+        self.lab_coefficients = np.array([lab.vector() for lab in labs]).T  # (features, labs)
+        self.lab_sd = np.array([lab.noise_sd for lab in labs])
+        self.lab_sd_vka = np.array([lab.noise_sd_vka or lab.noise_sd for lab in labs])
+        self.lab_log = np.array([lab.transform == "log" for lab in labs])
+        self.lab_low = np.array([lab.range[0] for lab in labs])
+        self.lab_high = np.array([lab.range[1] for lab in labs])
+        # LAB_FEATURES that are conditions: their columns there and in the conditions array.
+        self.feature_at = [j for j, f in enumerate(LAB_FEATURES) if f in CONDITIONS]
+        self.feature_conditions = [CONDITIONS.index(LAB_FEATURES[j]) for j in self.feature_at]
+
+    # --- the record ---------------------------------------------------------------------
+
+    def _records(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        age_bin = self.age_prior.draw(rng.random(n))
+        age = self.age_low[age_bin] + (rng.random(n) * self.age_width[age_bin]).astype(np.int64)
+        age = np.minimum(age, AGE_BINS[-1] - 1)
+        female = rng.random(n) < self.model.female
+        bracket = bracket_of(age)
+        inpatient = rng.random(n) < np.asarray(self.model.hospital)[bracket]
+        conditions = self._conditions(rng, age, female, bracket)
+        drugs = self._drugs(rng, bracket, conditions)
+        labs = self._labs(rng, age, female, drugs, conditions)
+        return age, female, inpatient, drugs, conditions, labs
+
+    def _conditions(
+        self, rng: np.random.Generator, age: np.ndarray, female: np.ndarray, bracket: np.ndarray
+    ) -> np.ndarray:
+        """Chronic conditions at the fitted rate of the age bracket; pregnancy only in women
+        aged 18-45."""
+        conditions = rng.random((len(age), len(CONDITIONS))) < self.rate_by_bracket[bracket]
+        low, high = PREGNANCY_AGES
+        conditions[:, _CONDITION["pregnancy"]] &= female & (age >= low) & (age <= high)
+        return conditions
+
+    def _drugs(
+        self, rng: np.random.Generator, bracket: np.ndarray, conditions: np.ndarray
+    ) -> np.ndarray:
+        """0..max_drugs distinct drugs: one for each treated condition first, then the rest.
+
+        The count comes from the fitted distribution of the age bracket. A treated condition
+        (its fitted share) contributes a drug from its indications; each further slot takes a
+        drug from the marginal (fitted counts mixed with the KB's drug weights) or, with
+        `companion_share` and the evidence behind the anchor, a drug seen beside the drug of a
+        random earlier slot (fitted pair counts). A repeated drug leaves its later slot empty
+        (-1), so empty slots need not trail.
+        """
+        n, width = len(bracket), self.max_drugs
+        count = self.count_prior.draw(rng.random(n), bracket)
+        # Slot-major (slots, n) while filling: row operations over all patients are fast.
+        slots = np.full((width, n), -1, dtype=np.int64)
+        patients, condition = np.nonzero(conditions)  # row-major: a patient's conditions in order
+        treated = rng.random(len(patients)) < self.treated[condition]
+        patients, condition = patients[treated], condition[treated]
+        slot = np.arange(len(patients)) - np.searchsorted(patients, patients)
+        fits = slot < width
+        patients, condition, slot = patients[fits], condition[fits], slot[fits]
+        slots[slot, patients] = self.indications.draw(rng.random(len(patients)), condition)
+        filled = np.zeros(n, dtype=np.int64)
+        filled[patients] = slot + 1
+        count = np.maximum(count, filled)
+
+        # The other slots, all at once: a marginal draw, then with `companion_share` (and the
+        # anchor's weight of evidence) a drug seen beside the drug of a random earlier slot.
+        position = np.arange(width)[:, None]
+        at, who = np.nonzero((position >= filled) & (position < count))
+        slots[at, who] = self.marginal.draw(rng.random(len(at)))
+        anchor = slots[(rng.random(len(at)) * at).astype(np.int64), who]
+        beside = (at > 0) & (rng.random(len(at)) < self.model.companion_share)
+        beside &= rng.random(len(at)) < self.companion_weight[anchor]
+        slots[at[beside], who[beside]] = self.companions.draw(
+            rng.random(int(beside.sum())), anchor[beside]
+        )
+
+        # A drug repeated in a later slot leaves that slot empty.
+        earlier = np.tril(np.ones((width, width), dtype=bool), k=-1)[:, :, None]
+        repeated = ((slots[:, None, :] == slots[None, :, :]) & earlier).any(axis=1)
+        slots[repeated] = -1
+        return np.ascontiguousarray(slots.T)
+
+    def _labs(
+        self,
+        rng: np.random.Generator,
+        age: np.ndarray,
+        female: np.ndarray,
+        drugs: np.ndarray,
+        conditions: np.ndarray,
+    ) -> np.ndarray:
+        """All five labs from the fitted linear models, given age, sex, conditions and VKAs.
+
+        Every generated lab is measured: the generated record is the full truth, and what is
+        missing is left to the missingness mechanism.
+        """
+        n = len(age)
+        vka = self.is_vka[drugs].any(axis=1)
+        features = np.empty((n, len(LAB_FEATURES)))
+        features[:, self.feature_at] = conditions[:, self.feature_conditions]
+        features[:, LAB_FEATURES.index("intercept")] = 1.0
+        features[:, LAB_FEATURES.index("age_decades")] = (age - 60) / 10
+        features[:, LAB_FEATURES.index("female")] = female
+        features[:, LAB_FEATURES.index("vka")] = vka
+        sd = np.where(vka[:, None], self.lab_sd_vka, self.lab_sd)
+        values = features @ self.lab_coefficients + sd * rng.standard_normal((n, len(LABS)))
+        values[:, self.lab_log] = np.exp(values[:, self.lab_log])
+        return np.round(np.clip(values, self.lab_low, self.lab_high), 1)
+
+
+def _truncated(pmf: Sequence[float], most: int) -> np.ndarray:
+    """A count distribution with the mass above `most` folded onto `most`."""
+    probabilities = np.asarray(pmf, dtype=np.float64)
+    if len(probabilities) <= most + 1:
+        return probabilities
+    return np.append(probabilities[:most], probabilities[most:].sum())

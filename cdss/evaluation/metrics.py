@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from cdss.agents.base import Agent, encoder_for
+from cdss.agents.base import Agent, Encoder, encoder_for
+from cdss.agents.shield import ShieldedAgent, ShieldTally
 from cdss.env.actions import CORRECT_ACTION, Action
 from cdss.env.cdss_env import Cohort
 from cdss.env.reward import RISK_LEVELS
@@ -33,6 +37,17 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 NO_DECISION = -1  # a truncated episode's decision in the arrays below
 EVAL_SEED = 0
+
+
+@dataclass(frozen=True)
+class Episode:
+    """The outcome of one evaluation episode."""
+
+    total: float  # undiscounted return
+    length: int
+    last_reward: float
+    terminated: bool  # False: truncated
+    info: dict[str, Any]  # the final step's info
 
 
 def _rate(hits: np.ndarray, among: np.ndarray) -> float:
@@ -87,14 +102,38 @@ def safety_metrics(
     return metrics
 
 
+def _shield_tally(agent: Agent) -> AbstractContextManager[ShieldTally | None]:
+    """A fresh count of the shield's overrides for this evaluation (None without a shield)."""
+    return agent.counting() if isinstance(agent, ShieldedAgent) else nullcontext(None)
+
+
+def _play(env: gym.Env, agent: Agent, encode: Encoder, observation: Any) -> Episode:
+    """One greedy episode from `observation` to its end."""
+    total, steps = 0.0, 0
+    while True:
+        action = agent.act(encode(observation), greedy=True)
+        observation, reward, terminated, truncated, info = env.step(action)
+        total += float(reward)
+        steps += 1
+        if terminated or truncated:
+            return Episode(total, steps, float(reward), bool(terminated), info)
+
+
+def _add_override_rate(metrics: dict[str, float], tally: ShieldTally | None, n: int) -> None:
+    """`shield_override_rate`: share of episodes whose decision the shield replaced (at most
+    one per episode, since only decisions are replaced and a decision ends the episode)."""
+    if tally is not None:
+        metrics["shield_override_rate"] = tally.overrides / n if n else float("nan")
+
+
 def evaluate(env: gym.Env, agent: Agent, cohort: Cohort, seed: int = EVAL_SEED) -> dict[str, float]:
     """Play every order of `cohort` greedily and return `safety_metrics` over them.
 
     Deterministic for a given policy and cohort: the agent acts greedily inside
     `agent.seeded(seed)` (greedy ties, the random baseline), and its training stream is
-    restored afterwards.
+    restored afterwards. A shielded agent adds `shield_override_rate`.
     """
-    base = env.unwrapped
+    base: Any = env.unwrapped  # the prescription env (cohorts are its own)
     base.load_cohort(cohort)
     agent.bind(env)
     encode = encoder_for(env.observation_space)
@@ -104,27 +143,78 @@ def evaluate(env: gym.Env, agent: Agent, cohort: Cohort, seed: int = EVAL_SEED) 
     returns = np.zeros(n, dtype=np.float64)
     requests = np.zeros(n, dtype=np.int64)
 
-    with agent.seeded(seed):
+    with agent.seeded(seed), _shield_tally(agent) as tally:
         for index in range(n):
             observation, _ = env.reset(options={"cohort_index": index})
-            total = 0.0
-            while True:
-                action = agent.act(encode(observation), greedy=True)
-                observation, reward, terminated, truncated, info = env.step(action)
-                total += reward
-                if terminated or truncated:
-                    break
+            episode = _play(env, agent, encode, observation)
+            info = episode.info
             true_risk[index] = info["true_risk"]
             if info["decision"] is not None:
                 decisions[index] = info["decision"]
-            returns[index] = total
+            returns[index] = episode.total
             requests[index] = info["requests"]
 
     metrics = safety_metrics(true_risk, decisions, returns, requests)
+    _add_override_rate(metrics, tally, n)
     log.info(
         "Evaluated %s on %d orders (cohort seed %s): detection %.3f, false alerts %.3f, "
         "accuracy %.3f, mean return %.3f",
         agent.name, n, cohort.seed, metrics["detection_rate"], metrics["false_alert_rate"],
         metrics["decision_accuracy"], metrics["mean_return"],
+    )  # fmt: skip
+    return metrics
+
+
+def succeeded(episode: Episode) -> bool:
+    """The environment's own `is_success` when its final info has one; else the episode
+    terminated (not cut by a time limit) on a positive reward, as reaching FrozenLake's goal."""
+    if "is_success" in episode.info:
+        return bool(episode.info["is_success"])
+    return episode.terminated and episode.last_reward > 0
+
+
+def evaluate_episodes(
+    env: gym.Env, agent: Agent, seeds: Sequence[int], seed: int = EVAL_SEED
+) -> dict[str, float]:
+    """Play one greedy episode per seed of `seeds` (`env.reset(seed=...)`), for any env.
+
+    Returns `mean_return`, `success_rate` (see `succeeded`), `mean_length` and `n_episodes`;
+    the safety metrics too when every final `info` carries `true_risk` and `decision` (the
+    clinical metrics exist only where the environment provides them), and
+    `shield_override_rate` for a shielded agent. Deterministic like `evaluate`.
+    """
+    agent.bind(env)
+    encode = encoder_for(env.observation_space)
+    episodes: list[Episode] = []
+    with agent.seeded(seed), _shield_tally(agent) as tally:
+        for episode_seed in seeds:
+            observation, _ = env.reset(seed=int(episode_seed))
+            episodes.append(_play(env, agent, encode, observation))
+
+    n = len(episodes)
+    returns = np.array([e.total for e in episodes], dtype=np.float64)
+    metrics: dict[str, float] = {}
+    infos = [e.info for e in episodes]
+    if n and all("true_risk" in i and "decision" in i for i in infos):
+        metrics.update(
+            safety_metrics(
+                [i["true_risk"] for i in infos],
+                [i["decision"] for i in infos],
+                returns,
+                [i["requests"] for i in infos] if all("requests" in i for i in infos) else None,
+            )
+        )
+    metrics.update(
+        {
+            "mean_return": float(returns.mean()) if n else float("nan"),
+            "success_rate": float(np.mean([succeeded(e) for e in episodes])) if n else float("nan"),
+            "mean_length": float(np.mean([e.length for e in episodes])) if n else float("nan"),
+            "n_episodes": float(n),
+        }
+    )
+    _add_override_rate(metrics, tally, n)
+    log.info(
+        "Evaluated %s on %d episodes (seeds %s..): mean return %.3f, success rate %.3f",
+        agent.name, n, seeds[0] if n else "-", metrics["mean_return"], metrics["success_rate"],
     )  # fmt: skip
     return metrics

@@ -14,31 +14,29 @@ report counts what merging did apart from what the files say.
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cdss.knowledge.kb import DDINTER, KnowledgeBase
-from cdss.knowledge.model import CONDITIONS, KnowledgeBaseError, Reason, Risk
+from cdss.knowledge.loader import content_hash
+from cdss.knowledge.model import (
+    CONDITIONS,
+    DEFAULT_UNKNOWN_POLICY,
+    UNKNOWN_POLICIES,
+    KnowledgeBaseError,
+    Reason,
+    Risk,
+    unknown_level,
+)
 from cdss.knowledge.names import merge_key, normalize
 from cdss.knowledge.report import LoadReport
 from cdss.knowledge.tables import fit_row, parse_header, read_text, reader
-from cdss.knowledge.vocabulary import (
-    CLASS_ATC_PATH,
-    AtcIndex,
-    ClassAtc,
-    DrugVocabulary,
-    link_atc,
-    link_names,
-    load_atc,
-    load_class_atc,
-    load_vocabulary,
-)
+from cdss.knowledge.vocabulary import CLASS_ATC_PATH, Sources, link_atc, link_names
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +46,17 @@ DDINTER_SOURCE = "DDInter (Xiong et al., Nucleic Acids Res 2022;50:D1200; CC BY-
 # Label codes of DDInter's levels in the label tables; 0 means no entry.
 LABELS = ("none", "minor", "moderate", "major", "unknown")
 UNKNOWN = 4
+LEVEL_NAMES = ("Major", "Moderate", "Minor", "Unknown")
 _LABEL_CODES = {"minor": 1, "moderate": 2, "major": 3, "unknown": 4}
 _FAST_CODES = {
     spelling: code
     for label, code in _LABEL_CODES.items()
     for spelling in (label, label.capitalize(), label.upper())
 }
-UNKNOWN_POLICIES = ("none", "minor", "moderate", "major")
-DEFAULT_UNKNOWN_POLICY = "moderate"
 MAX_FILES = 64
 
 # The frequency prior: how much drawing mass the curated drugs share (see `frequency_prior`).
 CURATED_SHARE = 0.8
-
-
-def unknown_level(policy: str) -> Risk:
-    """The risk DDInter's `Unknown` stands for under a policy ("moderate" by default)."""
-    text = str(policy).strip().lower()
-    if text not in UNKNOWN_POLICIES:
-        raise ValueError(
-            f"unknown_policy {policy!r}: expected one of {', '.join(UNKNOWN_POLICIES)}"
-        )
-    return Risk.parse(text)
 
 
 def level_table(unknown: Risk) -> np.ndarray:
@@ -117,108 +104,277 @@ def ddinter_files(path: str | Path | Sequence[str | Path]) -> tuple[Path, ...]:
     return tuple(files)
 
 
-class _Reader:
-    """Reads DDInter files into integer rows, checking each; keeps nothing on error.
+class _Records:
+    """DDInter drug records of one load (every file): one id, one name, in reading order.
 
-    The per-row work is a few dictionary look-ups; anything unusual (spaces, other
-    spellings, new ids, comments, blank rows) takes the slow path, which also checks it.
+    Also the spellings seen so far (ids, names and levels as written, spaces and all), so
+    the rows of every later file map through plain dictionary look-ups.
     """
 
     def __init__(self) -> None:
-        self.index: dict[str, int] = {}  # DDInter id as written -> record
+        self.index: dict[str, int] = {}  # DDInter id -> record
         self.ids: list[str] = []
         self.names: list[str] = []
-        self.keys: list[str] = []  # normalized names, to catch a drug paired with itself
-        self.seen_at: list[str] = []
-        self.first: list[int] = []
-        self.second: list[int] = []
-        self.labels: list[int] = []
-        self.file_rows: list[int] = []  # rows read per file
+        self.key_ids: list[int] = []  # per record: id of its normalized name
+        self.first_file: list[str] = []
+        self.by_id: dict[str, int] = {}  # id as written -> record
+        self.by_name: dict[str, int] = {}  # name as written -> record
+        self.codes: dict[str, int] = dict(_FAST_CODES)  # level as written -> label code
+        self._keys: dict[str, int] = {}
 
-    def read(self, path: Path) -> bytes:
-        data, text = read_text(path)
-        records = reader(text)
-        start = len(self.labels)
-        try:
-            self._rows(path, records)
-        except csv.Error as error:
-            raise KnowledgeBaseError(f"{path}, line {records.line_num}: {error}") from None
-        if len(self.labels) == start:
-            raise KnowledgeBaseError(f"{path}: no interactions (only a header)")
-        self.file_rows.append(len(self.labels) - start)
-        return data
-
-    def _rows(self, path: Path, records: csv.reader) -> None:  # type: ignore[valid-type]
-        width, pick = self._header(path, records)
-        index, names, keys = self.index, self.names, self.keys
-        first, second, labels = self.first.append, self.second.append, self.labels.append
-        for fields in records:
-            if len(fields) != width:
-                fields = fit_row(fields, width, path, records.line_num)
-                if fields is None:
-                    continue
-            id_a, name_a, id_b, name_b, level = pick(fields)
-            code = _FAST_CODES.get(level)
-            a, b = index.get(id_a), index.get(id_b)
-            if code is None or a is None or b is None or names[a] != name_a or names[b] != name_b:
-                if not any(f.strip() for f in fields) or fields[0].lstrip().startswith("#"):
-                    continue
-                where = (path, records.line_num)
-                code = _level(level, *where)
-                a, b = (
-                    self._record(id_a, name_a, "A", *where),
-                    self._record(id_b, name_b, "B", *where),
-                )
-            if a == b or keys[a] == keys[b]:
-                raise KnowledgeBaseError(
-                    f"{path}, line {records.line_num}: drug {names[a]!r} interacts with itself"
-                )
-            first(a)
-            second(b)
-            labels(code)
-
-    def _header(self, path: Path, records: csv.reader) -> tuple[int, operator.itemgetter]:  # type: ignore[valid-type]
-        for fields in records:
-            if not any(f.strip() for f in fields) or fields[0].lstrip().startswith("#"):
-                continue
-            columns = parse_header(fields, path, records.line_num, DDINTER_COLUMNS)
-            positions = [columns[column] for column in DDINTER_COLUMNS]
-            return max(columns.values()) + 1, operator.itemgetter(*positions)
-        raise KnowledgeBaseError(f"{path}, line 1: empty file (no header)")
-
-    def _record(self, raw_id: str, raw_name: str, side: str, path: Path, line: int) -> int:
-        """The record of an id, created on first sight; one id must keep one name."""
-        drug_id, name = raw_id.strip(), raw_name.strip()
-        if not drug_id or not name:
-            empty = f"DDInterID_{side}" if not drug_id else f"Drug_{side}"
-            raise KnowledgeBaseError(f"{path}, line {line}: empty {empty}")
+    def add(self, drug_id: str, name: str, file: str) -> int | str:
+        """The record of an id (created on first sight), or the other name it had before."""
         found = self.index.get(drug_id)
+        if found is not None and self.names[found] == name:
+            return found
+        key = normalize(name)
         if found is None:
-            found = len(self.ids)
+            found = self.index[drug_id] = len(self.ids)
             self.ids.append(drug_id)
             self.names.append(name)
-            self.keys.append(normalize(name))
-            self.seen_at.append(f"{path.name}, line {line}")
-        elif self.names[found] != name and self.keys[found] != normalize(name):
-            raise KnowledgeBaseError(
-                f"{path}, line {line}: {drug_id} is named {name!r} here but "
-                f"{self.names[found]!r} in {self.seen_at[found]}"
-            )
-        self.index[raw_id] = self.index[drug_id] = found
+            self.key_ids.append(self._keys.setdefault(key, len(self._keys)))
+            self.first_file.append(file)
+        elif self._keys.get(key) != self.key_ids[found]:
+            return self.names[found]
         return found
 
-
-def _level(text: str, path: Path, line: int) -> int:
-    code = _LABEL_CODES.get(text.strip().lower())
-    if code is None:
-        problem = f"unknown level {text.strip()!r}" if text.strip() else "empty Level"
-        raise KnowledgeBaseError(
-            f"{path}, line {line}: {problem} (expected Major, Moderate, Minor or Unknown)"
-        )
-    return code
+    def renamed(self, record: int, name: str) -> str:
+        drug_id, before, where = self.ids[record], self.names[record], self.first_file[record]
+        return f"{drug_id} is named {name.strip()!r} here but {before!r} in {where}"
 
 
-# --- deduplicating and merging -----------------------------------------------------------------
+Columns = Sequence[Sequence[str]]  # DDINTER_COLUMNS, in that order
+
+
+class _Irregular(Exception):
+    """A blank or comment row met on the fast path: read the file the csv module's way."""
+
+
+def _read_file(path: Path, records: _Records) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """One file's bytes and its rows as (first record, second record, label code) arrays.
+
+    Checks run column-wise, over the few distinct values of each column, not row by row.
+    A file of plain lines (one row per line, no padding, blank or comment rows: DDInter's
+    own downloads) is split without the csv module; any other file goes through it.
+    """
+    data, text = read_text(path)
+    simple = _split_lines(text, path)
+    if simple is not None:
+        try:
+            first, second, labels = _Columns(path, records, simple[1], _Irregular).arrays(simple[0])
+            return data, first, second, labels
+        except _Irregular:
+            pass
+    columns, line_of = _parse_csv(text, path)
+    first, second, labels = _Columns(path, records, line_of).arrays(columns)
+    return data, first, second, labels
+
+
+def _split_lines(text: str, path: Path) -> tuple[list[list[str]], Callable[[int], int]] | None:
+    """Columns and line numbers of a file whose every line is one row of the header's width.
+
+    The few lines holding a quote go through the csv module one by one; the others are
+    split on commas all at once. None when a line does not fit: the csv module reads it.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    quotes = text.count('"')
+    if quotes % 2:
+        return None  # a quote left open: only the csv module can say where
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if len(lines) < 2 or '"' in lines[0] or not lines[0].strip() or lines[0].startswith("#"):
+        return None
+    header = lines[0].split(",")
+    if not header[-1].strip():
+        return None
+    where = parse_header(header, path, 1, DDINTER_COLUMNS)
+    width = len(header)
+    body = lines[1:]
+    quoted = _quoted_lines(text) if quotes else []
+    if len(quoted) > len(body) // 10:
+        return None  # mostly quoted (a spreadsheet export): the csv module is as fast
+    plain = body
+    if quoted:
+        plain = body.copy()
+        for row in reversed(quoted):
+            del plain[row]
+    if set(map(operator.methodcaller("count", ","), plain)) - {width - 1}:
+        return None
+    cells = ",".join(plain).split(",") if plain else []
+    columns = [cells[where[column] :: width] for column in DDINTER_COLUMNS]
+    if not quoted:
+        return columns, range(2, len(body) + 2).__getitem__
+    numbers = np.delete(np.arange(2, len(body) + 2), quoted)
+    for row in quoted:
+        fields: list[str] = next(reader(body[row]))
+        if body[row].count('"') % 2 or len(fields) != width:
+            return None  # a quoted field spans lines, or the row does not fit
+        for column, name in zip(columns, DDINTER_COLUMNS, strict=True):
+            column.append(fields[where[name]])
+    numbers = np.concatenate([numbers, np.array(quoted) + 2])
+    return columns, lambda row: int(numbers[row])
+
+
+def _quoted_lines(text: str) -> list[int]:
+    """Rows (0 = the line after the header) holding a quote, from the quotes' positions."""
+    rows: dict[int, None] = {}
+    line, start = -1, 0
+    position = text.find('"')
+    while position >= 0:
+        line += text.count("\n", start, position)
+        rows[line] = None
+        start = position
+        position = text.find('"', position + 1)
+    return list(rows)
+
+
+def _parse_csv(text: str, path: Path) -> tuple[list[tuple[str, ...]], Callable[[int], int]]:
+    """Columns of any CSV text (the csv module's way), without blank and comment rows."""
+    rows = reader(text)
+    body: list[list[str]] = []
+    numbers: list[int] = []
+    header: dict[str, int] | None = None
+    width = 0
+    try:
+        for fields in rows:
+            if not any(f.strip() for f in fields) or fields[0].lstrip().startswith("#"):
+                continue
+            if header is None:
+                header = parse_header(fields, path, rows.line_num, DDINTER_COLUMNS)
+                width = max(header.values()) + 1
+                continue
+            fitted = fit_row(fields, width, path, rows.line_num)
+            if fitted is not None:
+                body.append(fitted)
+                numbers.append(rows.line_num)
+    except csv.Error as error:
+        raise KnowledgeBaseError(f"{path}, line {rows.line_num}: {error}") from None
+    if header is None:
+        raise KnowledgeBaseError(f"{path}, line 1: empty file (no header)")
+    picks = [operator.itemgetter(header[column]) for column in DDINTER_COLUMNS]
+    return [tuple(map(pick, body)) for pick in picks], numbers.__getitem__
+
+
+class _Columns:
+    """Checks one file's columns and turns them into record and label arrays.
+
+    Every id, name and level maps through dictionaries of the spellings seen so far (ids,
+    names and levels as written, spaces and all) and the results compare as lists; a new
+    spelling is checked once and learned, so the work per row is a few look-ups in C.
+    With `irregular`, a blank or comment row raises it (the caller then reads the file the
+    csv module's way) instead of failing as an empty id.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        records: _Records,
+        line_of: Callable[[int], int],
+        irregular: type[Exception] | None = None,
+    ) -> None:
+        self.path, self.records, self.line_of, self.irregular = path, records, line_of, irregular
+
+    def fail(self, row: int, problem: str) -> KnowledgeBaseError:
+        return KnowledgeBaseError(f"{self.path}, line {self.line_of(row)}: {problem}")
+
+    def arrays(self, columns: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first record, second record, label code) per row; `columns` follow DDINTER_COLUMNS."""
+        if not columns[0]:
+            raise KnowledgeBaseError(f"{self.path}: no interactions (only a header)")
+        id_a, name_a, id_b, name_b, level = columns
+        first = self.side(id_a, name_a, "A")
+        second = self.side(id_b, name_b, "B")
+        labels = self.labels(level)
+        key_ids = np.array(self.records.key_ids, dtype=np.int32)
+        same = np.flatnonzero((first == second) | (key_ids[first] == key_ids[second]))
+        if same.size:
+            name = self.records.names[int(first[same[0]])]
+            raise self.fail(int(same[0]), f"drug {name!r} interacts with itself")
+        return first, second, labels
+
+    def labels(self, level: Sequence[str]) -> np.ndarray:
+        """Label codes of the Level column; an unknown level fails on its first row."""
+        codes = self.records.codes
+        try:
+            return np.array(list(map(codes.__getitem__, level)), dtype=np.uint8)
+        except KeyError:
+            pass
+        for value in set(level).difference(codes):
+            code = _LABEL_CODES.get(value.strip().lower())
+            if code is None:
+                problem = f"unknown level {value.strip()!r}" if value.strip() else "empty Level"
+                expected = f"expected {', '.join(LEVEL_NAMES)}"
+                raise self.fail(list(level).index(value), f"{problem} ({expected})")
+            codes[value] = code
+        return np.array(list(map(codes.__getitem__, level)), dtype=np.uint8)
+
+    def side(self, ids: Sequence[str], names: Sequence[str], side: str) -> np.ndarray:
+        """Record numbers of one side's rows; an id keeps one name, neither may be empty.
+
+        On a new spelling, learns the file's spellings: first each id with the name of its
+        first row, then, if an id is written with several names, every pair in row order.
+        """
+        mapped = self._map(ids, names)
+        if mapped is None:
+            first_names = dict(zip(reversed(ids), reversed(names), strict=True))
+            self._learn(first_names.items(), ids, names, side)
+            mapped = self._map(ids, names)
+        if mapped is None:
+            self._learn(dict.fromkeys(zip(ids, names, strict=True)), ids, names, side)
+            by_id, by_name = self.records.by_id, self.records.by_name
+            mapped = [by_id[i] for i in ids], [by_name.get(n, -1) for n in names]
+        found, named = mapped
+        if found != named:
+            for row, (record, other) in enumerate(zip(found, named, strict=True)):
+                # A name written for two ids is fine only when it is this id's name too.
+                if record != other and normalize(names[row]) != normalize(
+                    self.records.names[record]
+                ):
+                    raise self.fail(row, self.records.renamed(record, names[row]))
+        return np.array(found, dtype=np.int32)
+
+    def _map(self, ids: Sequence[str], names: Sequence[str]) -> tuple[list[int], list[int]] | None:
+        """Records by id and by name for every row, or None when a spelling is new."""
+        by_id, by_name = self.records.by_id, self.records.by_name
+        try:
+            return list(map(by_id.__getitem__, ids)), list(map(by_name.__getitem__, names))
+        except KeyError:
+            return None
+
+    def _learn(
+        self,
+        spellings: Iterable[tuple[str, str]],
+        ids: Sequence[str],
+        names: Sequence[str],
+        side: str,
+    ) -> None:
+        """Check and remember (id, name) spellings not seen before."""
+        records = self.records
+        for raw_id, raw_name in spellings:
+            known = records.by_id.get(raw_id)
+            if known is not None and records.names[known] == raw_name:
+                records.by_name.setdefault(raw_name, known)
+                continue
+            drug_id, name = raw_id.strip(), raw_name.strip()
+            if self.irregular is not None and (not drug_id or drug_id.startswith("#")):
+                raise self.irregular
+            found = records.add(drug_id, name, self.path.name) if drug_id and name else None
+            if isinstance(found, int):
+                records.by_id[raw_id] = found
+                records.by_name.setdefault(raw_name, found)
+                continue
+            row = list(zip(ids, names, strict=True)).index((raw_id, raw_name))
+            if found is None:
+                empty = f"DDInterID_{side}" if not drug_id else f"Drug_{side}"
+                raise self.fail(row, f"empty {empty}")
+            raise self.fail(row, records.renamed(records.index[drug_id], name))
+
+
+# --- deduplicating and merging -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -232,10 +388,11 @@ class Pairs:
     conflicts: int  # pairs whose entries carried different levels
     self_pairs: int  # entries whose two sides became one drug, dropped
     conflict_keys: np.ndarray  # first * n + second of conflicting pairs (first < second)
+    keys: np.ndarray  # first * n + second of every pair (first < second), ascending
 
     def upper(self) -> tuple[np.ndarray, np.ndarray]:
         """Row and column of every pair with first < second."""
-        return np.nonzero(np.triu(self.ranks, 1))
+        return np.divmod(self.keys, self.n)
 
 
 def combine(first: np.ndarray, second: np.ndarray, rank: np.ndarray, n: int) -> Pairs:
@@ -244,21 +401,23 @@ def combine(first: np.ndarray, second: np.ndarray, rank: np.ndarray, n: int) -> 
     first, second, rank = first[keep], second[keep], rank[keep]
     low = np.minimum(first, second).astype(np.int64)
     key = low * n + np.maximum(first, second)
+    # The worst rank per pair by plain assignment, one rank at a time in rising order: a
+    # later write wins, which is several times faster than np.maximum.at.
     worst = np.zeros(n * n, dtype=np.uint8)
-    np.maximum.at(worst, key, rank)
-    least = np.full(n * n, 255, dtype=np.uint8)
-    np.minimum.at(least, key, rank)
-    present = worst > 0
-    conflict_keys = np.flatnonzero(present & (least != worst))
+    for value in np.flatnonzero(np.bincount(rank)).tolist():
+        worst[key[rank == value]] = value
+    keys = np.flatnonzero(worst)
+    conflict_keys = np.unique(key[worst[key] != rank])  # an entry below its pair's worst
     ranks = worst.reshape(n, n)
     return Pairs(
         n=n,
         ranks=ranks | ranks.T,
         entries=int(keep.size),
-        pairs=int(np.count_nonzero(present)),
+        pairs=int(keys.size),
         conflicts=int(conflict_keys.size),
         self_pairs=int(keep.size - rank.size),
         conflict_keys=conflict_keys,
+        keys=keys,
     )
 
 
@@ -275,10 +434,12 @@ def _file_masks(first: np.ndarray, second: np.ndarray, file: np.ndarray, n: int)
         t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= needed
     )
     key = np.minimum(first, second).astype(np.int64) * n + np.maximum(first, second)
-    masks = np.zeros(n * n, dtype=dtype)
-    np.bitwise_or.at(masks, key, np.left_shift(dtype(1), file.astype(dtype)))
-    masks = masks.reshape(n, n)
-    return masks | masks.T
+    flat = np.zeros(n * n, dtype=dtype)
+    for bit in range(needed):
+        chosen = key[file == bit]
+        flat[chosen] |= dtype(1) << dtype(bit)  # repeats within a file set the same bit
+    masks = flat.reshape(n, n)
+    return np.bitwise_or(masks, masks.T)
 
 
 @dataclass(frozen=True)
@@ -305,6 +466,7 @@ class DDInterData:
         return self.label[pairs.ranks]
 
     def level_counts(self, pairs: Pairs) -> dict[str, int]:
+        """Pairs per DDInter level (Unknown apart), worst first."""
         rows, cols = pairs.upper()
         found = np.bincount(self.label[pairs.ranks[rows, cols]], minlength=len(LABELS))
         return {LABELS[code]: int(found[code]) for code in (3, 2, 1, 4)}
@@ -320,21 +482,27 @@ class DDInterData:
 def read_ddinter(path: str | Path | Sequence[str | Path], unknown: Risk) -> DDInterData:
     """Read and check every file, then deduplicate rows and merge records by name."""
     files = ddinter_files(path)
-    records = _Reader()
-    blobs = tuple((file.name, records.read(file)) for file in files)
-    first = np.array(records.first, dtype=np.int32)
-    second = np.array(records.second, dtype=np.int32)
-    labels = np.array(records.labels, dtype=np.uint8)
-    file = np.repeat(np.arange(len(files), dtype=np.uint8), records.file_rows)
+    records = _Records()
+    blobs, firsts, seconds, labels_per_file = [], [], [], []
+    for file in files:
+        data, first_ids, second_ids, file_labels = _read_file(file, records)
+        blobs.append((file.name, data))
+        firsts.append(first_ids)
+        seconds.append(second_ids)
+        labels_per_file.append(file_labels)
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    labels = np.concatenate(labels_per_file)
+    file_rows = [found.size for found in labels_per_file]
+    file_of_row = np.repeat(np.arange(len(files), dtype=np.uint8), file_rows)
     rank, label = rank_tables(unknown)
     n = len(records.ids)
     raw = combine(first, second, rank[labels], n)
 
     file_counts = []
-    ends = np.cumsum(records.file_rows)
-    for end, count in zip(ends.tolist(), records.file_rows, strict=True):
-        found = np.bincount(labels[end - count : end], minlength=len(LABELS))
-        file_counts.append({"rows": count, **{LABELS[c]: int(found[c]) for c in (3, 2, 1, 4)}})
+    for file_labels in labels_per_file:
+        found = np.bincount(file_labels, minlength=len(LABELS))
+        counts = {LABELS[code]: int(found[code]) for code in (3, 2, 1, 4)}
+        file_counts.append({"rows": file_labels.size, **counts})
 
     keys = [merge_key(name) for name in records.names]
     drugs = tuple(sorted(set(keys)))
@@ -345,11 +513,11 @@ def read_ddinter(path: str | Path | Sequence[str | Path], unknown: Risk) -> DDIn
         members[drug].append(record)
     return DDInterData(
         files=files,
-        blobs=blobs,
+        blobs=tuple(blobs),
         ids=tuple(records.ids),
         names=tuple(records.names),
         raw=raw,
-        raw_files=_file_masks(first, second, file, n),
+        raw_files=_file_masks(first, second, file_of_row, n),
         file_counts=tuple(file_counts),
         drugs=drugs,
         members=tuple(tuple(m) for m in members),
@@ -384,7 +552,7 @@ def report_ddinter(data: DDInterData, report: LoadReport) -> None:
             "drugs": len(data.drugs),
             "records merged into another": len(data.ids) - len(data.drugs),
             "pairs": merged.pairs,
-            "pairs from several records": merged.entries - merged.pairs,
+            "pairs from several records": merged.entries - merged.self_pairs - merged.pairs,
             "pairs with conflicting levels (worst kept)": merged.conflicts,
             "self pairs dropped": raw.self_pairs + merged.self_pairs,
         },
@@ -415,9 +583,14 @@ class DDInterEvidence:
     members: tuple[tuple[int, ...], ...]  # KB id -> DDInter records
     ids: tuple[str, ...]
     names: tuple[str, ...]
-    raw_labels: np.ndarray  # (records, records) uint8 label codes
+    raw_ranks: np.ndarray  # (records, records) uint8 ranks (see rank_tables)
+    rank_labels: np.ndarray  # rank -> label code
     raw_files: np.ndarray  # (records, records) file bit masks
     files: tuple[str, ...]
+
+    def raw_label(self, first: int, second: int) -> int:
+        """The label code DDInter gives two records (0: not listed)."""
+        return int(self.rank_labels[self.raw_ranks[first, second]])
 
     def has(self, first: int, second: int) -> bool:
         return bool(self.labels[first, second])
@@ -438,14 +611,13 @@ class DDInterEvidence:
             (a, b)
             for a in self.members[first]
             for b in self.members[second]
-            if self.raw_labels[a, b]
+            if self.raw_ranks[a, b]
         ]
         detail = f"DDInter level {label}"
         if label == "Unknown":
             detail += f" (severity not given; treated as {level.name.lower()} by unknown_policy)"
         shown = ", ".join(
-            f"{self.names[a]} + {self.names[b]}: {LABELS[int(self.raw_labels[a, b])]}"
-            for a, b in listed
+            f"{self.names[a]} + {self.names[b]}: {LABELS[self.raw_label(a, b)]}" for a, b in listed
         )
         detail += f"; from {shown}" if len(listed) > 1 else f" ({shown.rsplit(':', 1)[0]})"
         masks = 0
@@ -458,16 +630,17 @@ class DDInterEvidence:
 
 
 def make_evidence(
-    data: DDInterData, pairs: Pairs, members: Sequence[Sequence[int]]
+    data: DDInterData, labels: np.ndarray, members: Sequence[Sequence[int]]
 ) -> DDInterEvidence:
-    """The evidence object for KB ids whose DDInter records are `members`."""
+    """The evidence object for KB ids with these label codes and DDInter records."""
     return DDInterEvidence(
-        labels=data.labels(pairs),
+        labels=labels,
         unknown=data.unknown,
         members=tuple(tuple(m) for m in members),
         ids=data.ids,
         names=data.names,
-        raw_labels=data.labels(data.raw),
+        raw_ranks=data.raw.ranks,
+        rank_labels=data.label,
         raw_files=data.raw_files,
         files=tuple(path.name for path in data.files),
     )
@@ -496,53 +669,6 @@ def frequency_prior(
         return np.full(n, 1.0 / n)
     head = np.full(curated, curated_share / curated)
     return np.concatenate([head, (1 - curated_share) * tail / tail.sum()])
-
-
-def content_hash(parts: Sequence[tuple[str, bytes]]) -> str:
-    """sha256 over named parts (files, digests, the policy), in the order given."""
-    digest = hashlib.sha256()
-    for name, data in parts:
-        digest.update(name.encode() + b"\n")
-        digest.update(data)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Sources:
-    """The optional run-time files beside DDInter: names, ATC codes, class prefixes."""
-
-    vocabulary: DrugVocabulary | None
-    atc: AtcIndex | None
-    class_atc: ClassAtc
-
-    @classmethod
-    def load(
-        cls,
-        vocabulary: str | Path | None,
-        atc: str | Path | None,
-        class_atc: str | Path = CLASS_ATC_PATH,
-    ) -> Sources:
-        return cls(
-            load_vocabulary(vocabulary) if vocabulary else None,
-            load_atc(atc) if atc else None,
-            load_class_atc(class_atc),
-        )
-
-    def hash_parts(self) -> list[tuple[str, bytes]]:
-        parts = [("class_atc", self.class_atc.digest.encode())]
-        if self.vocabulary is not None:
-            parts.append(("vocabulary", self.vocabulary.digest.encode()))
-        if self.atc is not None:
-            parts.append(("atc", self.atc.digest.encode()))
-        return parts
-
-    def unknown_hint(self) -> str:
-        if self.vocabulary is not None:
-            return ""
-        return (
-            " (no DrugBank vocabulary loaded, kb.vocabulary: only the sources' own names "
-            "resolve, so brand names and synonyms such as 'aspirin' are unknown)"
-        )
 
 
 # --- kb=ddinter ----------------------------------------------------------------------------------
@@ -575,7 +701,7 @@ def load_ddinter(
     aliases, drugbank_names = link_names(
         [[drug] for drug in data.drugs],
         record_names,
-        [[[name] for name in names] for names in record_names],
+        [[[name, merge_key(name)] for name in names] for names in record_names],
         sources.vocabulary,
         report,
     )
@@ -590,9 +716,9 @@ def load_ddinter(
 
     labels = data.labels(data.merged)
     pair_levels = level_table(unknown)[labels]
-    pair_sources = np.where(labels > 0, DDINTER, 0).astype(np.int8)
+    pair_sources = np.multiply(labels > 0, DDINTER, dtype=np.int8)
     partners = np.count_nonzero(labels, axis=1)
-    report.add("knowledge base", _kb_counts(n, pair_levels, pair_sources))
+    report.add("knowledge base", _kb_counts(pair_levels, *data.merged.upper()))
     parts = [*data.blobs, *sources.hash_parts(), ("unknown_policy", unknown.name.encode())]
     kb = KnowledgeBase(
         name=name,
@@ -606,7 +732,7 @@ def load_ddinter(
         lab_rules=((),) * n,
         content_hash=content_hash(parts),
         pair_sources=pair_sources,
-        evidence=make_evidence(data, data.merged, data.members),
+        evidence=make_evidence(data, labels, data.members),
         drug_weights=frequency_prior(partners),
         atc_codes=codes,
         load_report=report,
@@ -620,10 +746,9 @@ def load_ddinter(
     return kb
 
 
-def _kb_counts(n: int, pair_levels: np.ndarray, pair_sources: np.ndarray) -> dict[str, int]:
-    """Drugs and judged pairs per risk level, as the environment and agents will see them."""
-    judged = np.triu(pair_sources != 0, 1)
-    found = np.bincount(pair_levels[judged], minlength=len(Risk))
-    counts = {"drugs": n, "pairs": int(judged.sum())}
+def _kb_counts(pair_levels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> dict[str, int]:
+    """Drugs and judged pairs (given by rows < cols) per risk level, as agents will see them."""
+    found = np.bincount(pair_levels[rows, cols], minlength=len(Risk))
+    counts = {"drugs": len(pair_levels), "pairs": int(rows.size)}
     counts.update({f"{level.name.lower()}": int(found[level]) for level in Risk})
     return counts

@@ -116,7 +116,9 @@ class KnowledgeBase:
         tables = (self.pair_levels, self.condition_levels, self.severe_counts, self.pair_sources)
         for table in (*tables, self.drug_weights):
             table.flags.writeable = False
-        self._pair_rows: list[list[int]] = self.pair_levels.tolist()
+        # Rows as Python lists, made on first use: indexing a list beats a numpy scalar, and
+        # a DDInter-sized KB would spend memory and load time on rows never ordered.
+        self._pair_rows: list[list[int] | None] = [None] * len(self.drugs)
         self._condition_rows: list[list[int]] = self.condition_levels.tolist()
         self._pair_alerts: dict[PairKey, tuple[Reason, ...]] = {}  # filled on first use
         self._condition_alerts = {
@@ -142,7 +144,8 @@ class KnowledgeBase:
 
     def __getstate__(self) -> dict:
         """Pickle only the source tables; the fast-path views are rebuilt on load."""
-        derived = ("_pair_rows", "_condition_rows", "_pair_alerts", "_condition_alerts")
+        derived: tuple[str, ...] = ("_pair_rows", "_condition_rows", "_pair_alerts")
+        derived += ("_condition_alerts",)
         derived += ("_lab_map", "_lab_reasons", "_id_cache", "_all_cache")
         return {k: v for k, v in self.__dict__.items() if k not in derived}
 
@@ -203,14 +206,16 @@ class KnowledgeBase:
         parts = split_combination(name)
         if len(parts) < 2:
             if strict:
-                raise UnknownDrugError(name, f"not among the drugs of KB {self.name!r}")
+                detail = f"not among the {len(self.drugs)} drugs of KB {self.name!r}"
+                raise UnknownDrugError(name, f"{detail}{self.unknown_hint}")
             return ()
         ids: list[int] = []
         for part in parts:
             found = next((self._aliases[o] for o in candidates(part) if o in self._aliases), None)
             if found is None:
                 if strict:
-                    raise UnknownDrugError(name, f"ingredient {part!r} is not in KB {self.name!r}")
+                    detail = f"ingredient {part!r} is not in KB {self.name!r}"
+                    raise UnknownDrugError(name, f"{detail}{self.unknown_hint}")
                 return ()
             if found not in ids:
                 ids.append(found)
@@ -298,6 +303,8 @@ class KnowledgeBase:
         drug_ids = [self.drug_ids_all(name) for name in record.drugs]
         for order_id in self.drug_ids_all(order):
             pair_row = self._pair_rows[order_id]
+            if pair_row is None:
+                pair_row = self._pair_rows[order_id] = self.pair_levels[order_id].tolist()
             for ingredients in drug_ids:
                 for partner in ingredients:
                     found = pair_row[partner]

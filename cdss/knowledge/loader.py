@@ -29,15 +29,19 @@ from cdss.knowledge.kb import KnowledgeBase
 from cdss.knowledge.model import (
     CONDITION_INDEX,
     CONDITIONS,
+    DEFAULT_UNKNOWN_POLICY,
     LABS,
     KnowledgeBaseError,
     LabRule,
     Reason,
     Risk,
+    unknown_level,
 )
 from cdss.knowledge.names import normalize
+from cdss.knowledge.report import LoadReport
 from cdss.knowledge.tables import read_text
 from cdss.knowledge.tables import rows as table_rows
+from cdss.knowledge.vocabulary import CLASS_ATC_PATH, ClassAtc, Sources, link_atc, link_names
 
 log = logging.getLogger(__name__)
 
@@ -362,13 +366,17 @@ def _entry_counts(tables: dict[str, list[Row]]) -> dict[str, int]:
     return counts
 
 
-def load_kb(path: str | Path | None = None, name: str | None = None) -> KnowledgeBase:
-    """Load and validate a folder of the CSV layout above; raises KnowledgeBaseError.
+@dataclass(frozen=True)
+class CuratedFiles:
+    """The validated rows of a curated folder, and its bytes for the content hash."""
 
-    No path means the curated files shipped in the package (`kb=curated`, `kb.path=null`).
-    """
-    if path is None:
-        path, name = CURATED_DIR, name or "curated"
+    folder: Path
+    blobs: tuple[tuple[str, bytes], ...]
+    tables: dict[str, list[Row]]
+
+
+def read_curated(path: str | Path) -> CuratedFiles:
+    """Read and validate every file of a curated folder (nothing is built yet)."""
     folder = Path(path)
     if not folder.is_dir():
         raise KnowledgeBaseError(f"{folder}: not a folder")
@@ -380,31 +388,163 @@ def load_kb(path: str | Path | None = None, name: str | None = None) -> Knowledg
         tables[file_name] = rows
     if not tables["drugs.csv"]:
         raise KnowledgeBaseError(f"{folder / 'drugs.csv'}: no drugs (only a header)")
+    return CuratedFiles(folder, tuple(blobs), tables)
 
-    vocab = build_vocabulary(tables["drugs.csv"], tables["classes.csv"])
+
+@dataclass(frozen=True)
+class CuratedTables:
+    """The curated rules expanded over a vocabulary's drugs (which may hold more drugs)."""
+
+    interactions: dict[tuple[int, int], Ranked]
+    duplicates: dict[tuple[int, int], list[tuple[Risk, str, str, str]]]
+    pair_levels: np.ndarray
+    pair_reasons: dict[tuple[int, int], tuple[Reason, ...]]
+    condition_levels: np.ndarray
+    condition_reasons: dict[tuple[int, int], tuple[Reason, ...]]
+    lab_rules: tuple[tuple[LabRule, ...], ...]
+
+
+def build_tables(vocab: Vocabulary, tables: dict[str, list[Row]]) -> CuratedTables:
+    """Expand every rule file over the vocabulary's drugs and classes."""
     interactions = build_pairs(vocab, tables["interactions.csv"])
+    duplicates = add_duplicates(vocab)
     condition_cells = build_conditions(vocab, tables["drug_conditions.csv"])
     lab_rules = build_lab_rules(vocab, tables["drug_labs.csv"])
-    pair_levels, pair_reasons = _pair_tables(vocab, interactions, add_duplicates(vocab))
+    pair_levels, pair_reasons = _pair_tables(vocab, interactions, duplicates)
     condition_levels, condition_reasons = _condition_tables(vocab, condition_cells)
-
-    kb = KnowledgeBase(
-        name=name or folder.name,
-        drugs=tuple(vocab.drugs),
-        aliases=vocab.aliases,
-        classes={c: tuple(vocab.drugs[i] for i in m) for c, m in vocab.classes.items()},
+    return CuratedTables(
+        interactions=interactions,
+        duplicates=duplicates,
         pair_levels=pair_levels,
         pair_reasons=pair_reasons,
         condition_levels=condition_levels,
         condition_reasons=condition_reasons,
         lab_rules=tuple(tuple(rules) for rules in lab_rules),
-        content_hash=content_hash(blobs),
-        entry_counts=_entry_counts(tables),
     )
+
+
+def report_curated(report: LoadReport, vocab: Vocabulary, files: CuratedFiles) -> None:
+    """Entries per file and level, and judged pairs per level after class expansion."""
+    counts = _entry_counts(files.tables)
+    levels = [level.name.lower() for level in Risk]
+    report.add("curated", {"drugs": len(vocab.drugs), "classes": len(vocab.classes)})
+    report.add(
+        "interaction entries",
+        {"entries": counts["interactions.csv"], **{n: counts[f"interactions.{n}"] for n in levels}},
+    )
+    report.add(
+        "rule entries",
+        {
+            "drug-condition entries": counts["drug_conditions.csv"],
+            "drug-lab entries": counts["drug_labs.csv"],
+        },
+    )
+
+
+def report_tables(
+    report: LoadReport, built: CuratedTables, levels: np.ndarray, pair_sources: np.ndarray
+) -> None:
+    """Judged pairs per level (class rules expanded) and the rule cells, as agents see them."""
+    rows, cols = np.nonzero(np.triu(pair_sources != 0, 1))
+    found = np.bincount(levels[rows, cols], minlength=len(Risk))
+    pairs = {level.name.lower(): int(found[level]) for level in Risk}
+    report.add("drug pairs after class expansion", pairs)
+    report.add(
+        "rules after class expansion",
+        {
+            "drug-condition cells": len(built.condition_reasons),
+            "drug-lab rules": sum(len(rules) for rules in built.lab_rules),
+        },
+    )
+
+
+def drug_names(vocab: Vocabulary) -> list[list[str]]:
+    """Per curated drug: its canonical name, then its synonyms."""
+    names: list[list[str]] = [[drug] for drug in vocab.drugs]
+    for alias, drug in vocab.aliases.items():
+        if alias != vocab.drugs[drug]:
+            names[drug].append(alias)
+    return names
+
+
+def check_classes(
+    classes: dict[str, list[int]],
+    codes: tuple[tuple[str, ...], ...],
+    class_atc: ClassAtc,
+    drugs: list[str],
+    report: LoadReport,
+) -> None:
+    """Note curated class memberships that disagree with the class-to-ATC table."""
+    disagree: list[str] = []
+    for drug_class, prefixes in class_atc.prefixes.items():
+        members = set(classes.get(drug_class, ()))
+        for drug, found in enumerate(codes[: len(drugs)]):
+            matches = any(code.startswith(p) for code in found for p in prefixes)
+            if found and drug in members and not matches:
+                disagree.append(f"{drugs[drug]} is in {drug_class} but has ATC {', '.join(found)}")
+            elif matches and drug not in members and drug_class in classes:
+                disagree.append(f"{drugs[drug]} has an ATC code of {drug_class} but is not in it")
+    report.add("curated classes against ATC", {"disagreements": len(disagree)})
+    report.missing("class memberships (curated and ATC disagree)", disagree)
+
+
+def load_kb(
+    path: str | Path | None = None,
+    name: str | None = None,
+    vocabulary: str | Path | None = None,
+    atc: str | Path | None = None,
+    unknown_policy: str = DEFAULT_UNKNOWN_POLICY,
+    class_atc: str | Path = CLASS_ATC_PATH,
+) -> KnowledgeBase:
+    """Load and validate a folder of the CSV layout above; raises KnowledgeBaseError.
+
+    No path means the curated files shipped in the package (`kb=curated`, `kb.path=null`).
+    With `vocabulary`, DrugBank's names of each drug resolve too; with `atc`, drugs get
+    their ATC codes and curated classes are checked against them. `unknown_policy` only
+    matters for DDInter (`kb=ddinter`, `kb=curated_ddinter`); it is checked here all the same.
+    """
+    unknown_level(unknown_policy)
+    if path is None:
+        path, name = CURATED_DIR, name or "curated"
+    files = read_curated(path)
+    vocab = build_vocabulary(files.tables["drugs.csv"], files.tables["classes.csv"])
+    built = build_tables(vocab, files.tables)
+    sources = Sources.load(vocabulary, atc, class_atc)
+    report = LoadReport(name or files.folder.name)
+    report_curated(report, vocab, files)
+
+    aliases: dict[str, int] = vocab.aliases
+    codes: tuple[tuple[str, ...], ...] | None = None
+    if vocabulary is not None or atc is not None:
+        names = drug_names(vocab)
+        aliases, drugbank_names = link_names(
+            names, [[] for _ in names], [[group] for group in names], sources.vocabulary, report
+        )
+        codes = link_atc(names, drugbank_names, sources.atc, report)
+        if sources.atc is not None:
+            check_classes(vocab.classes, codes, sources.class_atc, vocab.drugs, report)
+
+    kb = KnowledgeBase(
+        name=report.name,
+        drugs=tuple(vocab.drugs),
+        aliases=aliases,
+        classes={c: tuple(vocab.drugs[i] for i in m) for c, m in vocab.classes.items()},
+        pair_levels=built.pair_levels,
+        pair_reasons=built.pair_reasons,
+        condition_levels=built.condition_levels,
+        condition_reasons=built.condition_reasons,
+        lab_rules=built.lab_rules,
+        content_hash=content_hash([*files.blobs, *sources.hash_parts()]),
+        entry_counts=_entry_counts(files.tables),
+        atc_codes=codes,
+        load_report=report,
+    )
+    report_tables(report, built, kb.pair_levels, kb.pair_sources)
+    report.content_hash = kb.content_hash
     log.info(
         "loaded knowledge base %r from %s: %d drugs, %d classes, hash %s",
         kb.name,
-        folder,
+        files.folder,
         len(kb.drugs),
         len(kb.classes),
         kb.content_hash[:12],

@@ -22,6 +22,21 @@ class Risk(IntEnum):
         return cls[text.strip().upper()]
 
 
+# DDInter's "Unknown" severity is a level of its own; a policy says which risk it stands for.
+UNKNOWN_POLICIES: tuple[str, ...] = ("none", "minor", "moderate", "major")
+DEFAULT_UNKNOWN_POLICY = "moderate"  # the system warns on a pair of unknown severity
+
+
+def unknown_level(policy: str) -> Risk:
+    """The risk an interaction of unknown severity stands for under a policy."""
+    text = str(policy).strip().lower()
+    if text not in UNKNOWN_POLICIES:
+        raise ValueError(
+            f"unknown_policy {policy!r}: expected one of {', '.join(UNKNOWN_POLICIES)}"
+        )
+    return Risk.parse(text)
+
+
 # mL/min/1.73m2, mmol/L, ratio, ms, U/L
 LABS: tuple[str, ...] = ("egfr", "potassium", "inr", "qtc", "alt")
 

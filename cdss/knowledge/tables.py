@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cdss.knowledge.model import KnowledgeBaseError
+
+if TYPE_CHECKING:  # the csv module's reader type exists only in the type stubs
+    from _csv import Reader
 
 
 def read_text(path: Path) -> tuple[bytes, str]:
@@ -31,28 +35,34 @@ def read_text(path: Path) -> tuple[bytes, str]:
         ) from None
 
 
-def reader(text: str) -> csv.reader:  # type: ignore[valid-type]
+def reader(text: str) -> Reader:
     """A csv reader over decoded text; `newline=""` keeps quoted line breaks and CRLF right."""
     return csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
 
 
 def parse_header(
-    fields: Sequence[str], path: Path, line: int, required: Sequence[str]
+    fields: Sequence[str], path: Path, line: int | Callable[[], int], required: Sequence[str]
 ) -> dict[str, int]:
-    """Column positions by lower-cased name; empty trailing columns are dropped."""
+    """Column positions by lower-cased name; empty trailing columns are dropped.
+
+    `line` may be a function, called only to report an error (finding it can cost a scan).
+    """
     header = [field.strip().lower() for field in fields]
     while header and not header[-1]:
         header.pop()
     missing = [column for column in required if column not in header]
     if missing:
+        where = line() if callable(line) else line
         raise KnowledgeBaseError(
-            f"{path}, line {line}: missing column(s) {', '.join(missing)}"
+            f"{path}, line {where}: missing column(s) {', '.join(missing)}"
             f" (header is {', '.join(header)})"
         )
     return {name: position for position, name in enumerate(header) if name}
 
 
-def fit_row(fields: list[str], width: int, path: Path, line: int) -> list[str] | None:
+def fit_row(
+    fields: list[str], width: int, path: Path, line: int | Callable[[], int]
+) -> list[str] | None:
     """The row cut to the header's width, or None for a blank row; wrong widths fail.
 
     Empty fields beyond the header are spreadsheet padding and are dropped; a non-empty one
@@ -64,8 +74,9 @@ def fit_row(fields: list[str], width: int, path: Path, line: int) -> list[str] |
         return None
     if len(fields) != width:
         few = "too few" if len(fields) < width else "too many"
+        where = line() if callable(line) else line
         raise KnowledgeBaseError(
-            f"{path}, line {line}: {few} fields (expected {width}, found {len(fields)})"
+            f"{path}, line {where}: {few} fields (expected {width}, found {len(fields)})"
         )
     return fields
 

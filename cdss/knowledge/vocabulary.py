@@ -89,11 +89,11 @@ def load_vocabulary(path: str | Path) -> DrugVocabulary:
                 f"{seen[drug_id]})"
             )
         seen[drug_id] = line
-        synonyms = (normalize(s) for s in fields[synonyms_at].split(SYNONYM_SEPARATOR))
         own = normalize(common)
+        written = (normalize(s) for s in fields[synonyms_at].split(SYNONYM_SEPARATOR))
         ids.append(drug_id)
         common_names.append(common)
-        names.append((own, *dict.fromkeys(s for s in synonyms if s and s != own)))
+        names.append((own, *dict.fromkeys(s for s in written if s and s != own)))
     if not ids:
         raise KnowledgeBaseError(f"{path}: no drugs (only a header)")
 
@@ -228,6 +228,47 @@ def load_class_atc(path: str | Path = CLASS_ATC_PATH) -> ClassAtc:
     return ClassAtc(_digest(data), prefixes)
 
 
+@dataclass(frozen=True)
+class Sources:
+    """The optional run-time files beside the interaction data: names, ATC codes, classes."""
+
+    vocabulary: DrugVocabulary | None
+    atc: AtcIndex | None
+    class_atc: ClassAtc
+
+    @classmethod
+    def load(
+        cls,
+        vocabulary: str | Path | None,
+        atc: str | Path | None,
+        class_atc: str | Path = CLASS_ATC_PATH,
+    ) -> Sources:
+        return cls(
+            load_vocabulary(vocabulary) if vocabulary else None,
+            load_atc(atc) if atc else None,
+            load_class_atc(class_atc),
+        )
+
+    def hash_parts(self) -> list[tuple[str, bytes]]:
+        """Digests of the files used, for the knowledge base's content hash."""
+        parts = []
+        if self.vocabulary is not None:
+            parts.append(("vocabulary", self.vocabulary.digest.encode()))
+        if self.atc is not None:
+            parts.append(("atc", self.atc.digest.encode()))
+            parts.append(("class_atc", self.class_atc.digest.encode()))
+        return parts
+
+    def unknown_hint(self) -> str:
+        """Appended to UnknownDrugError: why a common name may not resolve."""
+        if self.vocabulary is not None:
+            return ""
+        return (
+            " (no DrugBank vocabulary loaded, kb.vocabulary: only the sources' own names "
+            "resolve, so brand names and synonyms such as 'aspirin' are unknown)"
+        )
+
+
 # --- aliases -----------------------------------------------------------------------------------
 
 
@@ -298,7 +339,7 @@ def link_names(
 
     unresolved: list[str] = []
     for drug, groups in enumerate(concept_groups):
-        rows_found = {vocabulary.concept(group) for group in groups} - {None}
+        rows_found = {row for group in groups if (row := vocabulary.concept(group)) is not None}
         names = [name for row in sorted(rows_found) for name in vocabulary.names[row]]
         drugbank_names[drug] = tuple(dict.fromkeys(names))
         aliases.claim_all((vocabulary.names[row][0] for row in rows_found), drug, 2)

@@ -22,6 +22,13 @@ _RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
     "algo.epsilon_start": (0, 1, True, True, "an exploration probability"),
     "algo.epsilon_end": (0, 1, True, True, "an exploration probability"),
     "algo.epsilon_decay_fraction": (0, 1, True, True, "a share of the training episodes"),
+    "algo.alpha_end": (0, 1, False, True, "the learning rate at the end of its schedule"),
+    "algo.alpha_decay_fraction": (0, 1, False, True, "a share of the training episodes"),
+    "algo.initial_q": (-math.inf, math.inf, False, False, "an initial action value"),
+    "train.eval_every": (0, math.inf, True, True, "episodes between validations (0: none)"),
+    "train.early_stop.patience": (1, math.inf, True, True, "validations without improvement"),
+    "train.early_stop.min_delta": (0, math.inf, True, True, "an improvement (zero or more)"),
+    "train.checkpoint.every": (0, math.inf, True, True, "episodes between checkpoints (0: none)"),
     "env.max_steps": (2, 50, True, True, "the step limit of an episode"),
     "env.order_risk_share": (0, 1, True, True, "a share of orders"),
     "eval.test_size": (1, math.inf, True, True, "the size of the test cohort"),
@@ -38,9 +45,43 @@ def _describe(low: float, high: float, low_in: bool, high_in: bool) -> str:
     return f"a value in {left}{low:g}, {high_text}{right}"
 
 
+def _combinations(cfg: DictConfig) -> list[str]:
+    """Settings valid alone but not together."""
+    problems = []
+    select = OmegaConf.select
+    if select(cfg, "algo.epsilon_schedule") == "exponential" and not select(
+        cfg, "algo.epsilon_end", default=1.0
+    ):
+        problems.append(
+            "algo.epsilon_schedule=exponential needs algo.epsilon_end > 0 (a geometric decay "
+            "never reaches 0; use linear)"
+        )
+    if select(cfg, "train.early_stop.patience") is not None and not select(
+        cfg, "train.eval_every", default=0
+    ):
+        problems.append("train.early_stop.patience needs train.eval_every > 0 (what it watches)")
+    if select(cfg, "env.id") is not None:  # env=gym: no belief state of the prescription env
+        if select(cfg, "algo.alpha") is None:
+            problems.append(
+                f"algo={select(cfg, 'algo.name')} reads the prescription env's belief state; "
+                "with env=gym use a tabular learner (q, sarsa, expected_sarsa, double_q)"
+            )
+        if select(cfg, "algo.encoding") == "belief":
+            problems.append(
+                "algo.encoding=belief aggregates the prescription env's observation; with "
+                "env=gym use algo.encoding=auto or raw"
+            )
+        if select(cfg, "shield._target_") is not None:
+            problems.append(
+                f"shield={select(cfg, 'shield.name')} reads the prescription env's belief "
+                "state; with env=gym use shield=none"
+            )
+    return problems
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError for the first value out of range, naming key, value and range."""
-    problems = []
+    problems = _combinations(cfg)
     for key, (low, high, low_in, high_in, meaning) in _RANGES.items():
         value: Any = OmegaConf.select(cfg, key, default=None)
         if value is None:

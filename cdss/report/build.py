@@ -427,11 +427,11 @@ def resolve_experiment(
             )
         return str(found.experiment_id), str(found.name)
     name = experiment or "cdss"
-    found = client.get_experiment_by_name(name)
-    if found is None:
+    named = client.get_experiment_by_name(name)
+    if named is None:
         names = sorted(e.name for e in client.search_experiments())
         raise ValueError(f"no experiment {name!r} in {tracking_uri}; there are: {names}")
-    return str(found.experiment_id), name
+    return str(named.experiment_id), name
 
 
 def publish(

@@ -291,7 +291,7 @@ def search_runs(
             experiment_ids=[experiment_id], filter_string=filter_string, output_format="pandas"
         )
     finally:
-        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  (None unsets it)
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it
         if previous_env is None:
             os.environ.pop(_TRACKING_URI_ENV, None)
         else:

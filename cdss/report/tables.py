@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -83,7 +83,7 @@ def compare(study: Study, metrics: Iterable[str] = TABLE_METRICS) -> pd.DataFram
                 for first, second in combinations(arms, 2)
             ]
             for kind in ("t", "wilcoxon"):
-                adjusted = holm([row[f"{kind}_p"] for row in family])
+                adjusted = holm([cast(float, row[f"{kind}_p"]) for row in family])
                 for row, value in zip(family, adjusted, strict=True):
                     row[f"{kind}_p_holm"] = value
             rows.extend(family)

@@ -89,6 +89,7 @@ class JobRun:
         run_name: str | None = None,
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
@@ -96,9 +97,17 @@ class JobRun:
         self.parent_run_id = parent_run_id
         self._tags = dict(tags or {})
         self.client = MlflowClient(tracking_uri)
+        self.resume_run_id = run_id  # reopen this run (a resumed job) instead of creating one
         self.run_id = ""
 
     def __enter__(self) -> JobRun:
+        if self.resume_run_id:
+            self.client.update_run(
+                self.resume_run_id, status=RunStatus.to_string(RunStatus.RUNNING)
+            )
+            self.run_id = self.resume_run_id
+            log.info("MLflow run %s reopened (%s)", self.run_id, self.tracking_uri)
+            return self
         experiment_id = ensure_experiment(self.tracking_uri, self.experiment_name)
         tags = dict(self._tags)
         if self.run_name:
@@ -159,15 +168,26 @@ class JobRun:
         ]
         self._log_metric_batch(batch)
 
-    def log_curves(self, curves: Mapping[str, np.ndarray], max_points: int = 500) -> None:
-        """Downsampled curves as metrics, one batched request per thousand points."""
+    def log_curves(
+        self,
+        curves: Mapping[str, np.ndarray],
+        max_points: int = 500,
+        steps: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """Downsampled curves as metrics, one batched request per thousand points.
+
+        A curve's steps are its indices, or the values `steps[key]` gives per point (the
+        episode of each periodic validation).
+        """
         timestamp = int(time.time() * 1000)
         batch: list[Metric] = []
         for key, values in curves.items():
-            steps, means = downsample(values, max_points)
+            indices, means = downsample(values, max_points)
+            given = (steps or {}).get(key)
+            steps_of = indices if given is None else np.asarray(given)[indices]
             batch.extend(
                 Metric(key, float(v), timestamp, int(s))
-                for s, v in zip(steps, means, strict=True)
+                for s, v in zip(steps_of, means, strict=True)
                 if math.isfinite(v)
             )
         self._log_metric_batch(batch)

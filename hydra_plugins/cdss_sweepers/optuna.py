@@ -664,6 +664,7 @@ class CdssOptunaSweeper(OptunaSweeper):
         params: dict[str, Any] = {"optuna.n_trials": self.impl.n_trials}
         if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             best = study.best_trial
+            assert best.value is not None  # a complete trial has its objective value
             results.update(best_trial=best.number, best_params=best.params, best_value=best.value)
             summary[f"best/{self.objective}"] = float(best.value)
             params.update({f"best.{k}": v for k, v in best.params.items()})

@@ -12,6 +12,8 @@ from gymnasium import spaces
 from cdss.agents import (
     Agent,
     CautiousRuleAgent,
+    DoubleQLearningAgent,
+    ExpectedSarsaAgent,
     OracleAgent,
     QLearningAgent,
     RandomAgent,
@@ -23,8 +25,8 @@ from cdss.agents import (
 )
 from cdss.env import N_STATES, NVEC, Action, encode
 
-ALL_AGENTS = (QLearningAgent, SarsaAgent, RuleBasedAgent, CautiousRuleAgent, RandomAgent,
-              OracleAgent)  # fmt: skip
+LEARNERS = (QLearningAgent, SarsaAgent, ExpectedSarsaAgent, DoubleQLearningAgent)
+ALL_AGENTS = (*LEARNERS, RuleBasedAgent, CautiousRuleAgent, RandomAgent, OracleAgent)
 
 
 def belief(known: int = 0, hidden_drugs: int = 0, labs: int = 0, conditions: int = 0,
@@ -83,7 +85,7 @@ def test_exploration_follows_epsilon() -> None:
 def test_epsilon_decays_linearly_to_its_floor() -> None:
     agent = QLearningAgent(2, 2, epsilon_start=1.0, epsilon_end=0.1, epsilon_decay_fraction=0.5,
                            n_episodes=100)  # fmt: skip
-    assert agent.epsilon_decay_episodes == 50
+    assert agent.epsilon_schedule.decay_episodes == 50
     epsilons = []
     for _ in range(100):
         agent.end_episode()
@@ -123,22 +125,33 @@ def test_q_table_edits_are_seen_by_the_agent() -> None:
         agent.q = np.zeros((3, 3))
 
 
-@pytest.mark.parametrize("agent_class", [QLearningAgent, SarsaAgent])
-def test_save_and_load_round_trip(tmp_path: Path, agent_class: type) -> None:
-    agent = agent_class(5, 3, alpha=0.3, gamma=0.8, epsilon_decay_episodes=40, seed=4)
-    agent.q[:] = np.arange(15).reshape(5, 3)
-    for _ in range(10):
-        agent.end_episode()
-    path = agent.save(tmp_path / "policy")
-    for loader in (agent_class, TabularAgent):
-        loaded = loader.load(path)
-        assert type(loaded) is agent_class
-        np.testing.assert_array_equal(loaded.q, agent.q)
-        assert loaded.hyperparameters() == agent.hyperparameters()
-        assert loaded.epsilon == pytest.approx(agent.epsilon)
-    other = SarsaAgent if agent_class is QLearningAgent else QLearningAgent
+def test_expected_sarsa_bootstraps_from_the_epsilon_greedy_mean() -> None:
+    agent = ExpectedSarsaAgent(3, 2, alpha=0.5, gamma=0.9, epsilon_start=0.2, epsilon_end=0.2)
+    agent.q[1] = [1.0, 4.0]
+    expected = 0.2 * (1.0 + 4.0) / 2 + 0.8 * 4.0
+    assert agent.update(0, 1, 1.0, 1, terminated=False) == pytest.approx(1.0 + 0.9 * expected)
+    assert agent.update(2, 0, -3.0, 1, terminated=True) == pytest.approx(-3.0)
+
+
+def test_double_q_learns_one_table_valued_by_the_other() -> None:
+    agent = DoubleQLearningAgent(3, 2, alpha=1.0, gamma=0.5, seed=0)
+    agent.load_tables({"q_a": [[0, 0], [1.0, 4.0], [0, 0]], "q_b": [[0, 0], [3.0, 2.0], [0, 0]]})
+    before = agent.tables()
+    td_error = agent.update(0, 0, 1.0, 1, terminated=False)
+    after = agent.tables()
+    learned = "q_a" if after["q_a"][0, 0] != before["q_a"][0, 0] else "q_b"
+    # q_a picks action 1 (4.0), valued by q_b at 2.0; q_b picks action 0 (3.0), valued by q_a at 1.0
+    assert td_error == pytest.approx(1.0 + 0.5 * (2.0 if learned == "q_a" else 1.0))
+    other = "q_b" if learned == "q_a" else "q_a"
+    np.testing.assert_array_equal(after[other], before[other])
+    np.testing.assert_allclose(agent.q, (after["q_a"] + after["q_b"]) / 2)
+
+
+def test_loading_another_algorithm_fails(tmp_path: Path) -> None:
+    path = QLearningAgent(5, 3).save(tmp_path / "policy")
+    assert type(TabularAgent.load(path)) is QLearningAgent
     with pytest.raises(ValueError):
-        other.load(path)
+        SarsaAgent.load(path)
 
 
 @pytest.mark.parametrize("agent_class", ALL_AGENTS)
@@ -147,7 +160,7 @@ def test_every_agent_pickles_and_declares_itself(agent_class: type) -> None:
     clone = pickle.loads(pickle.dumps(agent))
     assert isinstance(clone, Agent)
     assert clone.name == agent.name and isinstance(agent.learns, bool)
-    assert agent.learns == (agent_class in (QLearningAgent, SarsaAgent))
+    assert agent.learns == (agent_class in LEARNERS)
     if agent_class is not OracleAgent:
         assert agent.bind(object()) is None  # a no-op for all but the oracle
 

@@ -1,4 +1,5 @@
-"""CDSSEnv: Gymnasium's contract, the episode mechanics, fixed cohorts and no leakage."""
+"""CDSSEnv: Gymnasium's contract, the episode mechanics, fixed cohorts, no leakage, cohorts of
+real records, what requests reveal, and the reward variants in play."""
 
 from __future__ import annotations
 
@@ -11,9 +12,22 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from cdss.env import ENV_ID, FEATURES, N_STATES, Action, CDSSEnv, decode, encode
+from cdss.env import (
+    CONSERVATIVE_DECISIONS,
+    ENV_ID,
+    FEATURES,
+    N_STATES,
+    Action,
+    CDSSEnv,
+    FuzzyRewardTable,
+    RecordSampler,
+    RewardTable,
+    decode,
+    encode,
+)
 from cdss.env.observation import ROW_STATE, STATUS_UNKNOWN, bucket_order_severe, summarize
-from cdss.knowledge import KnowledgeBase, PatientRecord
+from cdss.knowledge import CONDITIONS, LABS, KnowledgeBase, PatientRecord
+from tests.conftest import shared_path
 
 EnvFactory = Callable[..., CDSSEnv]
 KNOWN = FEATURES.index("known_severity")
@@ -22,13 +36,14 @@ LAB_STATUS = FEATURES.index("lab_status")
 CONDITION_STATUS = FEATURES.index("condition_status")
 REQUESTS = FEATURES.index("requests")
 
-# Warfarin and fluconazole interact at major; warfarin's INR rule is the only lab it reads.
+# Warfarin and fluconazole interact at major; fluconazole's QT rules read the QTc and the
+# potassium (both normal here), warfarin's the INR.
 WARFARIN_PATIENT = PatientRecord(
     age=72,
     sex="F",
     drugs=("warfarin", "metoprolol"),
     conditions=frozenset({"atrial_fibrillation"}),
-    labs={"inr": 2.5, "egfr": 68.0},
+    labs={"inr": 2.5, "egfr": 68.0, "qtc": 430.0, "potassium": 4.2},
 )
 
 
@@ -206,7 +221,7 @@ def test_a_record_is_played_with_exactly_the_given_facts_hidden(
 @pytest.mark.parametrize(
     ("hide", "error"),
     [
-        (["labs.potassium"], ValueError),  # not measured in this record
+        (["labs.alt"], ValueError),  # not measured in this record
         (["drugs.aspirin"], ValueError),  # not taken
         (["conditions.fever"], ValueError),
         (["allergies.penicillin"], ValueError),
@@ -347,3 +362,113 @@ def test_encode_and_decode_are_inverse() -> None:
     assert encode((4, 2, 2, 2, 2, 3)) == N_STATES - 1
     with pytest.raises(ValueError):
         encode((5, 0, 0, 0, 0, 0))
+
+
+# --- cohorts of real records, requests, the observation space --------------------------------
+
+
+@pytest.fixture(scope="module")
+def synthea_env(kb: KnowledgeBase) -> CDSSEnv:
+    path = shared_path("data", "synthea_nguyen59")
+    return CDSSEnv(kb=kb, cohort="synthea", synthea_path=str(path), cohort_batch=512)
+
+
+def test_a_synthea_cohort_passes_the_env_checker_with_warnings_as_errors() -> None:
+    path = shared_path("data", "synthea_ohdsi_dbt27")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gym.make(ENV_ID, cohort="synthea", synthea_path=str(path))
+        check_env(env.unwrapped)
+        env.close()
+
+
+def test_a_synthea_cohort_replays_its_records(synthea_env: CDSSEnv) -> None:
+    actions = [Action.REQUEST_LABS, Action.WARN]
+    assert [play(synthea_env, actions, seed=s) for s in (1, 2)] == [
+        play(synthea_env, actions, seed=s) for s in (1, 2)
+    ]
+    assert isinstance(synthea_env.generator, RecordSampler)
+    records = list(synthea_env.generator.records)
+    cohort = synthea_env.make_cohort(seed=3, size=400)
+    for index in range(0, 400, 7):
+        assert cohort.patients.record(index, synthea_env.kb) in records
+
+
+def test_synthea_gaps_stay_and_the_mechanism_adds_to_them(synthea_env: CDSSEnv) -> None:
+    cohort = synthea_env.make_cohort(seed=4, size=4000)
+    measured = cohort.patients.measured_labs
+    assert (~measured).mean() > 0.3  # most Synthea patients have few labs
+    assert not (cohort.masks.labs & ~measured).any()  # a gap is not a hidden fact
+    assert abs(cohort.masks.labs[measured].mean() - 0.4) < 0.05
+
+
+def test_an_unmeasured_relevant_lab_stays_unknown(make_env: EnvFactory) -> None:
+    """Metformin reads the eGFR; a record without one shows it unknown, even after asking."""
+    record = _with(WARFARIN_PATIENT, labs={"inr": 2.5})
+    env = make_env()
+    observation, _ = env.reset(options={"record": record, "order": "metformin", "hide": []})
+    assert observation[LAB_STATUS] == STATUS_UNKNOWN
+    observation, reward, _, _, info = env.step(Action.REQUEST_LABS)
+    assert observation[LAB_STATUS] == STATUS_UNKNOWN
+    assert info["revealed"] == () and reward == -1.0  # nothing to reveal: the empty price
+
+
+@pytest.mark.parametrize("missing", [40, 80])
+def test_each_request_reveals_exactly_its_groups_hidden_facts(
+    make_env: EnvFactory, kb: KnowledgeBase, missing: int
+) -> None:
+    env = make_env(missing=missing)
+    cohort = env.make_cohort(seed=8, size=300)
+    env.load_cohort(cohort)
+    patients, masks = cohort.patients, cohort.masks
+    prefixes = {Action.REQUEST_MEDS: "drugs.", Action.REQUEST_LABS: "labs.",
+                Action.REQUEST_HISTORY: "conditions."}  # fmt: skip
+    revealed_any = 0
+    for index in range(len(cohort)):
+        hidden = {f"drugs.{kb.drugs[d]}" for d in patients.drugs[index][masks.drugs[index]]}
+        hidden |= {f"labs.{lab}" for lab, h in zip(LABS, masks.labs[index], strict=True) if h}
+        hidden |= {f"conditions.{c}" for c, h in zip(CONDITIONS, masks.conditions[index],
+                                                      strict=True) if h}  # fmt: skip
+        env.reset(options={"cohort_index": index})
+        assert set(env.hidden_facts()) == hidden
+        for action, prefix in prefixes.items():
+            group = {fact for fact in hidden if fact.startswith(prefix)}
+            *_, info = env.step(action)
+            assert set(info["revealed"]) == group and len(info["revealed"]) == len(group)
+            assert info["request"] == prefix[:-1]
+            hidden -= group
+            assert set(env.hidden_facts()) == hidden
+            revealed_any += bool(group)
+    assert revealed_any > 100
+
+
+def test_every_observation_lies_in_the_observation_space(synthea_env: CDSSEnv) -> None:
+    for env in (CDSSEnv(missing=60, cohort_batch=256), synthea_env):
+        space = env.observation_space
+        rng = np.random.default_rng(0)
+        observation, _ = env.reset(seed=0)
+        for _ in range(3000):
+            assert space.contains(observation) and observation.dtype == space.dtype
+            observation, _, terminated, truncated, _ = env.step(int(rng.integers(6)))
+            if terminated or truncated:
+                observation, _ = env.reset()
+
+
+def test_the_fuzzy_reward_raises_the_stakes_for_an_old_patient(kb: KnowledgeBase) -> None:
+    env = CDSSEnv(kb=kb, reward=FuzzyRewardTable(), cohort_batch=64)
+    young = _with(WARFARIN_PATIENT, age=60)
+    rewards = []
+    for record in (young, WARFARIN_PATIENT):  # 72 ...
+        env.reset(options={"record": record, "order": "fluconazole"})  # major
+        rewards.append(env.step(Action.WARN)[1])
+    env.reset(options={"record": _with(WARFARIN_PATIENT, age=80), "order": "fluconazole"})
+    rewards.append(env.step(Action.WARN)[1])
+    assert rewards == [-2.0, -2.0, -3.5]  # 80: score 3.5, half major and half contraindicated
+
+
+def test_conservative_and_default_differ_only_where_they_should(kb: KnowledgeBase) -> None:
+    env = CDSSEnv(kb=kb, reward=RewardTable(CONSERVATIVE_DECISIONS), cohort_batch=64)
+    env.reset(options={"record": WARFARIN_PATIENT, "order": "fluconazole"})
+    assert env.step(Action.APPROVE)[1] == -20.0
+    env.reset(options={"record": WARFARIN_PATIENT, "order": "fluconazole"})
+    assert env.step(Action.BLOCK)[1] == 2.0

@@ -8,9 +8,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from cdss.agents import OracleAgent, QLearningAgent, RandomAgent, RuleBasedAgent
+from cdss.agents import (
+    OracleAgent,
+    QLearningAgent,
+    RandomAgent,
+    RuleBasedAgent,
+    RuleShield,
+    ShieldedAgent,
+)
 from cdss.env import ENV_ID, CDSSEnv
-from cdss.evaluation import METRIC_NAMES, evaluate, safety_metrics
+from cdss.evaluation import METRIC_NAMES, evaluate, evaluate_episodes, safety_metrics
 from cdss.knowledge import load_curated
 from cdss.training import train
 
@@ -89,3 +96,34 @@ def test_evaluation_through_gymnasium_make(env: CDSSEnv) -> None:
     train(env, agent, 1000, seed=0)
     assert evaluate(wrapped, agent, cohort) == evaluate(env, agent, cohort)
     assert evaluate(wrapped, RuleBasedAgent(), cohort)["requests_per_order"] == 0.0
+
+
+def test_episode_evaluation_of_a_gym_env_is_seeded_and_generic() -> None:
+    from cdss.training import make_env
+
+    lake = make_env("FrozenLake-v1", {"is_slippery": True})
+    agent = QLearningAgent(16, 4, seed=0)  # all ties: a random walk, seeded
+    first = evaluate_episodes(lake, agent, range(100, 150))
+    assert evaluate_episodes(lake, agent, range(100, 150)) == first
+    assert set(first) == {"mean_return", "success_rate", "mean_length", "n_episodes"}
+    assert first["n_episodes"] == 50 and 0 <= first["success_rate"] <= 1
+    assert first["success_rate"] == first["mean_return"]  # FrozenLake pays 1 at the goal only
+
+
+def test_episode_evaluation_adds_clinical_metrics_where_the_env_reports_them(
+    env: CDSSEnv,
+) -> None:
+    wrapped = gym.make(ENV_ID, kb=env.kb, missing=40, cohort_batch=64)
+    metrics = evaluate_episodes(wrapped, RuleBasedAgent(), range(20))
+    assert {"detection_rate", "false_alert_rate", "mean_return", "success_rate"} <= set(metrics)
+    assert metrics["requests_per_order"] == 0.0
+
+
+def test_a_shielded_agent_reports_its_override_rate(env: CDSSEnv) -> None:
+    cohort = env.make_cohort(seed=6, size=300)
+    shielded = ShieldedAgent(RandomAgent(seed=2), RuleShield())
+    metrics = evaluate(env, shielded, cohort)
+    assert 0 < metrics["shield_override_rate"] < 1
+    assert evaluate(env, shielded, cohort) == metrics  # its own count, every time
+    assert shielded.tally.overrides == 0  # evaluation leaves the training count alone
+    assert "shield_override_rate" not in evaluate(env, RandomAgent(seed=2), cohort)

@@ -77,6 +77,18 @@ def test_package_data_ships_the_csv_files():
         ("atorvastatin", {"labs": {"alt": 150.0}}, Risk.MAJOR),
         ("simvastatin", {"conditions": ["liver_disease"]}, Risk.MODERATE),
         ("sotalol", {"labs": {"qtc": 460.0}}, Risk.CONTRAINDICATED),
+        ("enoxaparin", {"conditions": ["pregnancy"]}, Risk.NONE),
+        ("enoxaparin", {"labs": {"egfr": 25.0}}, Risk.MODERATE),
+        ("ethinylestradiol", {"conditions": ["hypertension"]}, Risk.MAJOR),
+        ("ethinylestradiol", {"conditions": ["atrial_fibrillation"]}, Risk.CONTRAINDICATED),
+        ("etonogestrel", {"conditions": ["pregnancy"]}, Risk.CONTRAINDICATED),
+        ("terfenadine", {"conditions": ["liver_disease"]}, Risk.CONTRAINDICATED),
+        ("terfenadine", {"labs": {"qtc": 510.0}}, Risk.MAJOR),
+        ("alendronic acid", {"labs": {"egfr": 30.0}}, Risk.MAJOR),
+        ("vancomycin", {"labs": {"egfr": 45.0}}, Risk.MODERATE),
+        ("diphenhydramine", {"conditions": ["copd"]}, Risk.MODERATE),
+        ("pethidine", {"conditions": ["epilepsy"]}, Risk.MAJOR),
+        ("epinephrine", {"conditions": ["hypertension"]}, Risk.NONE),
     ],
 )
 def test_required_single_fact_rules(curated, order, facts, level):
@@ -108,6 +120,37 @@ def test_required_single_fact_rules(curated, order, facts, level):
         ("ibuprofen", "naproxen", Risk.MODERATE),
         ("citalopram", "sertraline", Risk.MAJOR),
         ("warfarin", "apixaban", Risk.MAJOR),
+        ("enoxaparin", "warfarin", Risk.MAJOR),
+        ("enoxaparin", "clopidogrel", Risk.MAJOR),
+        ("enoxaparin", "ibuprofen", Risk.MAJOR),
+        ("enoxaparin", "aspirin", Risk.MODERATE),
+        ("enoxaparin", "paracetamol", Risk.NONE),
+        ("hydrocodone", "alprazolam", Risk.MAJOR),
+        ("hydrocodone", "clarithromycin", Risk.MAJOR),
+        ("hydrocodone", "paracetamol", Risk.NONE),
+        ("pethidine", "phenelzine", Risk.CONTRAINDICATED),
+        ("pethidine", "lorazepam", Risk.MAJOR),
+        ("terfenadine", "ketoconazole", Risk.CONTRAINDICATED),
+        ("terfenadine", "erythromycin", Risk.CONTRAINDICATED),
+        ("astemizole", "itraconazole", Risk.CONTRAINDICATED),
+        ("astemizole", "clarithromycin", Risk.CONTRAINDICATED),
+        ("fexofenadine", "erythromycin", Risk.NONE),
+        ("loratadine", "ketoconazole", Risk.NONE),
+        ("ethinylestradiol", "rifampicin", Risk.MAJOR),
+        ("ethinylestradiol", "carbamazepine", Risk.MAJOR),
+        ("ethinylestradiol", "levonorgestrel", Risk.NONE),
+        ("vancomycin", "gentamicin", Risk.MODERATE),
+        ("vancomycin", "piperacillin", Risk.MODERATE),
+        ("piperacillin", "tazobactam", Risk.NONE),
+        ("alendronic acid", "naproxen", Risk.MODERATE),
+        ("ferrous sulfate", "levothyroxine", Risk.MODERATE),
+        ("ferrous sulfate", "ciprofloxacin", Risk.MODERATE),
+        ("ferrous sulfate", "doxycycline", Risk.MODERATE),
+        ("diphenhydramine", "amitriptyline", Risk.MODERATE),
+        ("chlorphenamine", "oxycodone", Risk.MODERATE),
+        ("norepinephrine", "vasopressin", Risk.NONE),
+        ("epinephrine", "propranolol", Risk.MODERATE),
+        ("metformin", "cyanocobalamin", Risk.NONE),
     ],
 )
 def test_required_pairs(curated, first, second, level):
@@ -118,3 +161,22 @@ def test_required_pairs(curated, first, second, level):
 def test_every_condition_key_is_known():
     used = {row["condition"] for row in rows("drug_conditions.csv")}
     assert used <= set(CONDITIONS)
+
+
+@pytest.mark.parametrize(
+    ("name", "drugs"),
+    [
+        ("alendronate sodium", ("alendronic acid",)),
+        ("Epinephrine 1 MG/ML Injectable Solution", ("epinephrine",)),
+        ("adrenaline", ("epinephrine",)),
+        ("meperidine", ("pethidine",)),
+        ("chlorpheniramine maleate", ("chlorphenamine",)),
+        ("norethindrone", ("norethisterone",)),
+        ("vitamin b12", ("cyanocobalamin",)),
+        ("Hydrocodone Bitartrate 10 MG / Acetaminophen 325 MG Oral Tablet",
+         ("hydrocodone", "paracetamol")),
+        ("piperacillin 4000 MG / tazobactam 500 MG Injection", ("piperacillin", "tazobactam")),
+    ],
+)  # fmt: skip
+def test_rxnorm_and_common_names_resolve(curated, name, drugs):
+    assert curated.resolve_all(name) == drugs

@@ -103,3 +103,19 @@ def test_convergence_episode_finds_the_plateau() -> None:
     history = TrainingHistory(returns, np.ones(3000), np.zeros(3000), np.zeros(3000))
     assert 900 <= history.convergence_episode(window=100) <= 1100
     assert TrainingHistory(returns[:10], *(np.ones(10),) * 3).convergence_episode() == -1
+
+
+def test_truncation_bootstraps_only_when_asked() -> None:
+    from tests.agents.tiny import ASK, UNKNOWN, AskOrDecide
+
+    class AlwaysAsk(QLearningAgent):
+        def act(self, state: int, greedy: bool = False) -> int:
+            return ASK
+
+    tables = {}
+    for bootstrap in (False, True):
+        agent = AlwaysAsk(3, 3, alpha=1.0, gamma=0.5, initial_q=4.0, seed=0)
+        train(AskOrDecide(max_steps=1), agent, 1, seed=0, bootstrap_truncated=bootstrap)
+        tables[bootstrap] = agent.q[UNKNOWN, ASK]
+    assert tables[False] == pytest.approx(-0.1)  # the step limit ends it: no future value
+    assert tables[True] == pytest.approx(-0.1 + 0.5 * 4.0)  # a time limit: bootstrap
