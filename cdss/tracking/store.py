@@ -44,6 +44,18 @@ def resolve_tracking_uri(uri: str, base_dir: str | Path) -> str:
     return uri
 
 
+def artifact_root(tracking_uri: str) -> str | None:
+    """Artifacts of a SQLite store go beside its file (`mlartifacts/`), not where a job started.
+
+    MLflow's default is `./mlruns` under the current folder, which scatters one study's
+    artifacts wherever its commands happened to run. Other stores keep their own default.
+    """
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri.endswith(":memory:"):
+        return None
+    return (Path(tracking_uri[len(prefix) :]).resolve().parent / "mlartifacts").as_uri()
+
+
 def ensure_experiment(tracking_uri: str, name: str) -> str:
     """Create the store and the experiment if missing; safe when several processes race."""
     client = MlflowClient(tracking_uri)
@@ -57,7 +69,9 @@ def ensure_experiment(tracking_uri: str, name: str) -> str:
                 )
             return str(experiment.experiment_id)
         try:
-            return str(client.create_experiment(name))
+            return str(
+                client.create_experiment(name, artifact_location=artifact_root(tracking_uri))
+            )
         except MlflowException:
             # Another process created it between our lookup and our create.
             time.sleep(0.1 * (attempt + 1))
