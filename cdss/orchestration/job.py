@@ -569,8 +569,13 @@ def track(
         if result.kb_name is not None:
             tracked_tags.update(kb_hash=result.kb_hash, kb_name=result.kb_name)
         run.set_tags(tracked_tags)
+        if result.q_table is not None:
+            # Before the metrics: MLflow copies a run's metrics onto each model it logs.
+            run.log_policy(result.q_table, *result.layout)
         final_step = len(result.curves["train/episode_return"])
-        run.log_curves(result.curves, max_points=int(cfg.mlflow.curve_points))
+        # Episode lengths stay in the curves.csv artifact: every metric point is a SQLite row.
+        metric_curves = {k: v for k, v in result.curves.items() if k != "train/episode_length"}
+        run.log_curves(metric_curves, max_points=int(cfg.mlflow.curve_points))
         steps = {key: result.val_steps for key in result.val_curves}
         run.log_curves(result.val_curves, max_points=int(cfg.mlflow.curve_points), steps=steps)
         run.log_metrics({f"eval/{k}": v for k, v in result.test_metrics.items()})
@@ -579,8 +584,6 @@ def track(
         run.log_metrics({f"val/{k}": v for k, v in result.val_metrics.items()}, step=final_step)
         run.log_metrics({"train/states": result.n_states, **result.train_metrics, **result.timings})
         run.log_files(artifact_files(result), "results")
-        if result.q_table is not None:
-            run.log_policy(result.q_table, *result.layout)
         result.timings["time/tracking_seconds"] = time.perf_counter() - tic
     return result
 

@@ -20,7 +20,7 @@ class MlflowConfig:
     tracking_uri: str = "${oc.env:MLFLOW_TRACKING_URI,sqlite:///mlflow.db}"
     experiment_name: str = "cdss"
     enabled: bool = True
-    curve_points: int = 500
+    curve_points: int = 200
 
 
 @dataclass
