@@ -37,8 +37,13 @@ format:
 report:
 	$(PYTHON) -m cdss.report --tracking-uri $(TRACKING_URI) --out $(REPORT_DIR)
 
+# MLflow 3.17's UI server needs SQLAlchemy 2, which Optuna 2.10 (pinned by the Hydra sweeper)
+# cannot use: the UI runs from its own environment, with the same MLflow version as the project.
+UI_VENV ?= .venv-mlflow-ui
 mlflow-ui:
-	mlflow ui --backend-store-uri $(TRACKING_URI)
+	test -x $(UI_VENV)/bin/mlflow || ( $(PYTHON) -m venv $(UI_VENV) && \
+		$(UI_VENV)/bin/pip install --quiet "mlflow==$$($(PYTHON) -c 'import importlib.metadata as m; print(m.version("mlflow"))')" )
+	$(UI_VENV)/bin/mlflow ui --backend-store-uri $(TRACKING_URI) --workers 1
 
 # The DVC pipeline of dvc.yaml (needs the dvc extra).
 repro:
