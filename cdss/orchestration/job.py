@@ -592,10 +592,12 @@ def artifact_files(result: JobResult) -> dict[str, bytes | str]:
     """The full-resolution training curves as CSV and the Q-table as .npy."""
     names = list(result.curves)
     columns = np.column_stack([result.curves[name] for name in names])
+    episodes = np.arange(len(columns)).reshape(-1, 1)
     text = io.StringIO()
-    text.write("episode," + ",".join(n.split("/")[-1] for n in names) + "\n")
-    for episode, row in enumerate(columns):
-        text.write(f"{episode}," + ",".join(f"{v:.6g}" for v in row) + "\n")
+    header = "episode," + ",".join(n.split("/")[-1] for n in names)
+    np.savetxt(
+        text, np.hstack([episodes, columns]), fmt="%.6g", delimiter=",", header=header, comments=""
+    )
     files: dict[str, bytes | str] = {"curves.csv": text.getvalue()}
     if result.q_table is not None:
         buffer = io.BytesIO()

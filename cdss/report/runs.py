@@ -6,6 +6,7 @@ readers below are the only functions here that touch MLflow, and import it when 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -83,10 +84,18 @@ def describe(values: Mapping[str, str]) -> str:
     return ", ".join(f"{short_name(k)}={v}" for k, v in values.items())
 
 
+_MAX_SLUG = 80
+
+
 def slug(values: Mapping[str, str]) -> str:
     """A file-name-safe form of a setting, for per-setting figure names."""
     text = "_".join(f"{short_name(k)}-{v}" for k, v in values.items())
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+    if len(safe) <= _MAX_SLUG:
+        return safe
+    # File systems cap names at 255 bytes: keep a readable head, made unique by a hash.
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return f"{safe[: _MAX_SLUG - 11]}-{digest}"
 
 
 # -- choosing the runs -------------------------------------------------------------------------

@@ -252,6 +252,8 @@ class JobRun:
             layout.write_text(json.dumps({"features": features, "nvec": nvec}), encoding="utf-8")
             # The fluent log_model needs this run active: resume it for the call, and leave it
             # RUNNING, since only __exit__ decides how the job ended.
+            # MLflow logs "Validating input example" at INFO on every job: noise in job logs.
+            logging.getLogger("mlflow.pyfunc").setLevel(logging.WARNING)
             mlflow.set_tracking_uri(self.tracking_uri)
             mlflow.start_run(run_id=self.run_id)
             try:
