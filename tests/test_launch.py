@@ -154,7 +154,10 @@ def test_from_run_evaluates_the_logged_policy_elsewhere(tmp_path: Path) -> None:
     assert trained.returncode == 0, trained.stderr
     (source,) = runs_of(tmp_path)
 
-    result = launch(["-m", f"from_run={source.info.run_id}", "missing=20,40", *FAST], tmp_path)
+    evaluation_only = [a for a in FAST if not a.startswith("n_episodes=")]
+    result = launch(
+        ["-m", f"from_run={source.info.run_id}", "missing=20,40", *evaluation_only], tmp_path
+    )
     assert result.returncode == 0, result.stderr
     evaluations = [
         r
@@ -171,6 +174,13 @@ def test_from_run_evaluates_the_logged_policy_elsewhere(tmp_path: Path) -> None:
     same = next(r for r in evaluations if r.data.params["missing"] == "40")
     for key in EVAL_METRICS:
         assert same.data.metrics[key] == source.data.metrics[key], key
+
+
+def test_from_run_refuses_overrides_its_source_run_decides(tmp_path: Path) -> None:
+    result = launch([*FAST, "from_run=0123456789abcdef", "algo=sarsa", "seed=7"], tmp_path)
+    assert result.returncode != 0
+    assert "algo=sarsa" in result.stderr and "seed=7" in result.stderr
+    assert not (tmp_path / "mlflow.db").exists()
 
 
 def test_from_run_with_an_unknown_run_stops_before_any_run(tmp_path: Path) -> None:

@@ -100,17 +100,37 @@ class SourcePolicy:
     mechanism: str
 
 
+# What a from_run job takes from its source run rather than from its own config.
+SOURCE_KEYS = ("algo", "kb", "reward", "env", "seed", "n_episodes")
+
+
 def adopt_source_run(cfg: DictConfig) -> tuple[DictConfig, SourcePolicy]:
     """The config with the source run's training side, and that run's policy."""
     from cdss.tracking import load_source_run
 
     run_id = str(cfg.from_run)
+    replaced = [
+        override
+        for override in task_overrides()
+        if override.lstrip("+~").split("=")[0].split(".")[0].split("/")[0] in SOURCE_KEYS
+    ]
+    if replaced:
+        raise ConfigError(
+            f"from_run={run_id} evaluates that run's trained policy with its own "
+            f"{', '.join(SOURCE_KEYS)}; drop the overrides {replaced} (only missing, mechanism "
+            "and eval.* apply to a from_run job)"
+        )
     try:
         config_text, q_table = load_source_run(tracking_uri_of(cfg), run_id)
     except ValueError as error:
         raise ConfigError(str(error)) from error
     source = OmegaConf.create(config_text)
     assert isinstance(source, DictConfig)
+    if q_table is None and "epsilon_decay_fraction" in source.algo:
+        raise ConfigError(
+            f"from_run={run_id}: the run trained {source.algo.name} but has no logged policy "
+            "model (deleted?), so there is nothing to evaluate"
+        )
     # Typed groups merge (their schema fixes the keys); `algo` is replaced whole, since a
     # baseline's node has none of a learner's keys.
     merged = OmegaConf.merge(cfg, OmegaConf.masked_copy(source, ["kb", "reward", "env"]))

@@ -15,6 +15,10 @@ class ConfigError(ValueError):
 # key -> (low, high, inclusive-low, inclusive-high, what it means)
 _RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
     "missing": (0, 95, True, True, "the percentage of facts hidden"),
+    "eval.test_seed": (0, 2**32 - 1, True, True, "the test cohort's seed"),
+    "eval.val_seed": (0, 2**32 - 1, True, True, "the validation cohort's seed"),
+    "mlflow.curve_points": (2, math.inf, True, True, "the points of a logged curve"),
+    "reward.truncation_penalty": (-math.inf, math.inf, False, False, "a finite reward"),
     "n_episodes": (1, math.inf, True, True, "the number of training episodes"),
     "seed": (0, 2**32 - 1, True, True, "the training seed"),
     "algo.alpha": (0, 1, False, True, "the learning rate"),
@@ -41,7 +45,7 @@ _RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
 def _describe(low: float, high: float, low_in: bool, high_in: bool) -> str:
     left = "[" if low_in else "("
     right = "]" if high_in else ")"
-    high_text = "inf" if math.isinf(high) else f"{high:g}"
+    high_text = "inf" if math.isinf(high) else str(int(high)) if high == int(high) else f"{high:g}"
     return f"a value in {left}{low:g}, {high_text}{right}"
 
 

@@ -15,6 +15,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from cdss.orchestration.job import execute
+from cdss.orchestration.schema import MlflowConfig
 from cdss.tracking.store import downsample
 from cdss.training import load_checkpoint
 from tests.conftest import REPO, launch
@@ -107,7 +108,7 @@ def test_a_killed_job_resumes_to_the_same_result(tmp_path: Path) -> None:
             (m.step, m.value) for m in client.get_metric_history(resumed.info.run_id, key)
         )
 
-    steps, means = downsample(reference.curves["train/episode_return"], 500)
+    steps, means = downsample(reference.curves["train/episode_return"], MlflowConfig().curve_points)
     assert curve("train/episode_return") == list(zip(steps.tolist(), means.tolist(), strict=True))
     val_curve = reference.val_curves["val/mean_return"].tolist()
     val_points = list(zip(reference.val_steps.tolist(), val_curve, strict=True))
