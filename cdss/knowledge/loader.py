@@ -179,9 +179,13 @@ def build_vocabulary(drug_rows: list[Row], class_rows: list[Row]) -> Vocabulary:
             if owner is not None and owner != drug_id:
                 raise row.fail(f"name {alias!r} already belongs to drug {drugs[owner]!r}")
             aliases[alias] = drug_id
-        for drug_class in (identifier(c) for c in _split_list(row["classes"])):
+        drug_classes = [identifier(c) for c in _split_list(row["classes"])]
+        for drug_class in drug_classes:
             if drug_class not in classes:
                 raise row.fail(f"drug {name!r} names unknown class {drug_class!r}")
+            if drug_classes.count(drug_class) > 1:
+                # Listed twice, the drug would meet itself as duplicate therapy.
+                raise row.fail(f"drug {name!r} lists class {drug_class!r} twice")
             classes[drug_class].append(drug_id)
         drugs.append(name)
     for name, members in classes.items():

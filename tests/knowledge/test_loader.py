@@ -99,6 +99,14 @@ def test_drug_naming_unknown_class(write_kb):
     assert "line 8" in message and "unknown class 'antiplatelet'" in message
 
 
+def test_drug_listing_a_class_twice(write_kb):
+    text = TINY_KB["drugs.csv"].replace(
+        "warfarin,anticoagulant,", "warfarin,anticoagulant;anticoagulant,", 1
+    )
+    message = _fails(write_kb, "drugs.csv", text)
+    assert "lists class 'anticoagulant' twice" in message
+
+
 def test_synonym_claimed_by_two_drugs(write_kb):
     row = "aspirin,,advil,WHO ATC B01AC06"
     message = _fails(write_kb, "drugs.csv", _with_row("drugs.csv", row))
