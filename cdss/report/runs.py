@@ -306,6 +306,11 @@ def search_runs(
         else:
             os.environ[_TRACKING_URI_ENV] = previous_env
     assert isinstance(frame, pd.DataFrame)
+    if parent_run_id and frame.empty:
+        raise ValueError(
+            f"--parent {parent_run_id}: no runs of experiment {experiment_id} are its children, "
+            "so it is not a sweep's parent run (a multirun's jobs are tagged mlflow.parentRunId)"
+        )
     log.info(
         "Read %d runs from experiment %s%s",
         len(frame),

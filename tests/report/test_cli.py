@@ -118,3 +118,21 @@ def test_importing_the_package_does_not_import_mlflow() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_cli_refuses_a_parent_that_is_not_a_sweep_parent(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "store")
+    client = MlflowClient(store.uri)
+    job = next(
+        run
+        for run in client.search_runs([store.experiment_id])
+        if run.info.run_id != store.parent_id and "mlflow.parentRunId" in run.data.tags
+    )
+    out = tmp_path / "out"
+    result = report_cli(
+        ["--tracking-uri", store.uri, "--parent", job.info.run_id, "--out", str(out)], tmp_path
+    )
+    assert result.returncode == 2
+    assert "not a sweep's parent run" in result.stderr
+    assert not out.exists()
+    assert not client.list_artifacts(job.info.run_id, "report")
