@@ -121,6 +121,8 @@ def test_failed_job_is_marked_and_the_others_finish(tmp_path: Path) -> None:
         ("algo.alpha=2", "algo.alpha"),
         ("algo.alhpa=0.2", "alhpa"),
         ("misssing=20", "misssing"),
+        ("env.cohort=synthea", "env.synthea_path"),
+        ("reward.truncation_penalty=nan", "reward.truncation_penalty"),
     ],
 )
 def test_bad_override_stops_before_any_run(tmp_path: Path, override: str, named: str) -> None:

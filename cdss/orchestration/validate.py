@@ -100,5 +100,11 @@ def validate(cfg: DictConfig) -> None:
                 f"{key}={value!r} is out of range: expected "
                 f"{_describe(low, high, low_in, high_in)} ({meaning})"
             )
+    cohort = OmegaConf.select(cfg, "env.cohort", default=None)
+    if cohort is not None and str(cohort) == "synthea" and not cfg.env.get("synthea_path"):
+        problems.append(
+            "env.cohort=synthea needs env.synthea_path: a folder of Synthea CSV files "
+            "(e.g. ../shared/data/synthea_nguyen59)"
+        )
     if problems:
         raise ConfigError("invalid config: " + "; ".join(problems))
