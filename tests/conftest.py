@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from cdss.knowledge import Risk
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -41,6 +45,27 @@ def launch(
         text=True,
         timeout=timeout,
     )
+
+
+CASES_PATH = SHARED / "cases" / "cases.json"
+CASES_MISSING = f"{CASES_PATH} is missing: the clinical cases live in ../shared beside the checkout"
+
+# The decision each true risk level calls for (DESIGN.md "The decision problem").
+DECISION_OF_RISK = {
+    Risk.NONE: "APPROVE",
+    Risk.MINOR: "APPROVE",
+    Risk.MODERATE: "WARN",
+    Risk.MAJOR: "BLOCK",
+    Risk.CONTRAINDICATED: "BLOCK",
+}
+
+
+def load_cases() -> list[dict[str, Any]]:
+    """The clinical cases, or one placeholder whose test fails (never an empty, skipped set)."""
+    if not CASES_PATH.is_file():
+        return [{"id": "cases-file-missing"}]
+    cases: list[dict[str, Any]] = json.loads(CASES_PATH.read_text(encoding="utf-8"))["cases"]
+    return cases
 
 
 @pytest.fixture

@@ -6,39 +6,14 @@ moderate -> WARN, major or contraindicated -> BLOCK.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from cdss.knowledge import Risk, load_curated, record_from_case
+from cdss.knowledge import load_curated, record_from_case
+from tests.conftest import CASES_MISSING as MISSING
+from tests.conftest import CASES_PATH, load_cases
+from tests.conftest import DECISION_OF_RISK as DECISION
 
-CASES_PATH = Path(__file__).resolve().parents[2] / "shared" / "cases" / "cases.json"
-
-DECISION = {
-    Risk.NONE: "APPROVE",
-    Risk.MINOR: "APPROVE",
-    Risk.MODERATE: "WARN",
-    Risk.MAJOR: "BLOCK",
-    Risk.CONTRAINDICATED: "BLOCK",
-}
-
-
-MISSING = (
-    f"{CASES_PATH} is missing: the clinical cases live in ../shared/cases/cases.json beside the "
-    "checkout"
-)
-
-
-def _cases() -> list[dict[str, Any]]:
-    """The cases, or one placeholder that fails (never an empty, silently skipped set)."""
-    if not CASES_PATH.is_file():
-        return [{"id": "cases-file-missing"}]
-    return json.loads(CASES_PATH.read_text(encoding="utf-8"))["cases"]
-
-
-CASES = _cases()
+CASES = load_cases()
 
 
 def test_cases_file_is_present():

@@ -9,8 +9,6 @@ decisions apply; otherwise the entry's do ("a policy must not silently approve t
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,17 +17,16 @@ from cdss.agents import Agent, CautiousRuleAgent, encoder_for
 from cdss.env import GROUPS, CDSSEnv
 from cdss.knowledge import KnowledgeBase, fact_key_from_case, load_curated, record_from_case
 from cdss.orchestration.job import build_parts, execute
+from tests.conftest import CASES_MISSING, CASES_PATH, load_cases
 from tests.training.jobs import compose_job
-
-CASES = Path(__file__).resolve().parents[3] / "shared" / "cases" / "cases.json"
 
 
 def hidden_entries() -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    if not CASES.is_file():
-        pytest.fail(f"{CASES} is missing: the clinical cases live in ../shared beside the checkout")
-    cases = json.loads(CASES.read_text(encoding="utf-8"))["cases"]
+    if not CASES_PATH.is_file():
+        pytest.fail(CASES_MISSING)
+    cases = load_cases()
     entries = [(case, entry) for case in cases for entry in case.get("with_facts_hidden", ())]
-    assert entries, f"{CASES} has no with_facts_hidden entries"
+    assert entries, f"{CASES_PATH} has no with_facts_hidden entries"
     return entries
 
 
